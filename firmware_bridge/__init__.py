@@ -1,0 +1,1 @@
+"""Everything that talks to devices: BLE transport, device protocols, virtual sensors, firmware."""

@@ -1,0 +1,58 @@
+"""``hipfirst`` command line: dispatches to ``hipfirst.commands.<name>``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from analysis.errors import InputError
+from hipfirst import __version__
+from hipfirst.errors import UserError
+
+# Each entry is a module in hipfirst.commands with register(subparsers).
+COMMANDS: tuple[str, ...] = ()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hipfirst",
+        description="Teach the hip hinge with wearable motion sensors.",
+    )
+    parser.add_argument("--version", action="version", version=f"hipfirst {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"hipfirst.commands.{name}").register(sub)
+    return parser
+
+
+def _bridge_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from firmware_bridge.errors import BridgeError
+    except ImportError:  # pragma: no cover - bridge not installed
+        return ()
+    return (BridgeError,)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (InputError, UserError, *_bridge_errors()) as exc:
+        print(f"hipfirst: error: {exc}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as exc:
+        print(f"hipfirst: error: {exc.filename}: file not found", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("hipfirst: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
