@@ -1,0 +1,97 @@
+"""Common time base: causal linear resampling of several sensors onto one uniform grid.
+
+Grid times are ``k / grid_hz``. Grid sample ``k`` is produced as soon as every sensor
+has delivered a sample at or after ``k / grid_hz`` (so the delay is bounded by the
+slowest sensor's packet interval), by linear interpolation between the two samples
+around it. Dropped samples are bridged by the same interpolation. A sensor that falls
+more than ``max_lag_s`` behind the others is held at its last value so that the
+others keep flowing (live only; in a complete recording every sensor catches up).
+Because each grid value depends only on the samples around it, any chunking of the
+input gives exactly the same output.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class GridResampler:
+    def __init__(self, n_sensors: int, n_channels: int, *, grid_hz: float, max_lag_s: float):
+        self.grid_hz = grid_hz
+        self.max_lag_s = max_lag_s
+        self._n = n_sensors
+        self._c = n_channels
+        self._t: list[np.ndarray] = [np.zeros(0) for _ in range(n_sensors)]
+        self._v: list[np.ndarray] = [np.zeros((0, n_channels)) for _ in range(n_sensors)]
+        self._pending_t: list[list[np.ndarray]] = [[] for _ in range(n_sensors)]
+        self._pending_v: list[list[np.ndarray]] = [[] for _ in range(n_sensors)]
+        self.last_time_s: list[float] = [-math.inf] * n_sensors
+        self.first_time_s: list[float | None] = [None] * n_sensors
+        self.next_k: int | None = None
+        self.dropped_samples = 0
+        """Samples ignored because their time did not increase."""
+
+    def push(self, sensor: int, time_s: np.ndarray, values: np.ndarray) -> None:
+        """Queue samples of one sensor (time must increase; others are dropped and counted)."""
+        if len(time_s) == 0:
+            return
+        last = self.last_time_s[sensor]
+        if time_s[0] <= last or (len(time_s) > 1 and np.any(np.diff(time_s) <= 0)):
+            keep = time_s > np.maximum.accumulate(np.concatenate(([last], time_s[:-1])))
+            self.dropped_samples += int(len(time_s) - keep.sum())
+            time_s, values = time_s[keep], values[keep]
+            if len(time_s) == 0:
+                return
+        if self.first_time_s[sensor] is None:
+            self.first_time_s[sensor] = float(time_s[0])
+        self._pending_t[sensor].append(time_s)
+        self._pending_v[sensor].append(values)
+        self.last_time_s[sensor] = float(time_s[-1])
+
+    def ready_k(self) -> int | None:
+        """Last grid index that can be produced now (``None`` before every sensor has data)."""
+        if any(f is None for f in self.first_time_s):
+            return None
+        lo = min(self.last_time_s)
+        hi = max(self.last_time_s)
+        limit = max(lo, hi - self.max_lag_s)
+        return math.floor(limit * self.grid_hz + 1e-9)
+
+    def advance(self) -> tuple[np.ndarray, np.ndarray]:
+        """Produce every grid sample that is ready: times ``(m,)``, values ``(S, m, C)``."""
+        k_end = self.ready_k()
+        if k_end is None:
+            return np.zeros(0), np.zeros((self._n, 0, self._c))
+        if self.next_k is None:
+            start = max(f for f in self.first_time_s if f is not None)
+            self.next_k = math.ceil(start * self.grid_hz - 1e-9)
+        if k_end < self.next_k:
+            return np.zeros(0), np.zeros((self._n, 0, self._c))
+        ks = np.arange(self.next_k, k_end + 1)
+        tg = ks / self.grid_hz
+        out = np.empty((self._n, len(ks), self._c))
+        for s in range(self._n):
+            if self._pending_t[s]:
+                self._t[s] = np.concatenate([self._t[s], *self._pending_t[s]])
+                self._v[s] = np.concatenate([self._v[s], *self._pending_v[s]])
+                self._pending_t[s].clear()
+                self._pending_v[s].clear()
+            t, v = self._t[s], self._v[s]
+            if len(t) == 1:
+                out[s] = v[0]
+                continue
+            i = np.searchsorted(t, tg, side="right") - 1
+            np.clip(i, 0, len(t) - 2, out=i)
+            t0 = t[i]
+            w = np.clip((tg - t0) / (t[i + 1] - t0), 0.0, 1.0)
+            v0 = v[i]
+            out[s] = v0 + w[:, None] * (v[i + 1] - v0)
+            # keep the last sample at or before the last grid time, and everything after it
+            keep_from = max(int(i[-1]), 0)
+            if keep_from:
+                self._t[s] = t[keep_from:]
+                self._v[s] = v[keep_from:]
+        self.next_k = k_end + 1
+        return tg, out

@@ -1,0 +1,105 @@
+"""Neutral posture: no special pose, just the first stretch of standing still.
+
+Neutral is the first stretch of ``neutral_s`` (2 s) on the common grid where every sensor
+is still; each sensor's neutral up vector ``u0`` is the mean up vector over it.
+
+Re-anchoring policy (``reanchor``): every later completed still stretch of ``neutral_s``
+(a rest between sets, or the first one continuing) replaces ``u0`` of all sensors by that
+stretch's mean, but only if every sensor's mean lies within ``reanchor_max_deg`` of its
+ORIGINAL neutral. That removes slow drift (clip creep, estimator drift) while a held
+hinge, a seated rest or a different stance can never become the new zero, and the
+accumulated correction stays bounded by ``reanchor_max_deg``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class NeutralFinder:
+    def __init__(
+        self,
+        n_sensors: int,
+        *,
+        grid_hz: float,
+        neutral_s: float,
+        reanchor: bool,
+        reanchor_max_deg: float,
+    ) -> None:
+        self.n_win = max(1, round(neutral_s * grid_hz))
+        self.reanchor = reanchor
+        self.cos_max = float(np.cos(np.radians(reanchor_max_deg)))
+        self._s = n_sensors
+        self._run = 0  # consecutive all-still samples up to now
+        self._hist = np.zeros((n_sensors, 0, 3))
+        self.u0: np.ndarray | None = None  # (S, 3), current neutral
+        self.u0_original: np.ndarray | None = None
+        self.anchors: list[tuple[float, bool]] = []
+        """(time_s, accepted) for the first neutral and every later candidate."""
+        self._sensor_run = np.zeros(n_sensors, dtype=int)
+        self.sensor_best_run = np.zeros(n_sensors, dtype=int)
+        """Longest still stretch per sensor (grid samples), tracked until neutral is found."""
+
+    @property
+    def found(self) -> bool:
+        return self.u0 is not None
+
+    def update(self, time_s: np.ndarray, up: np.ndarray, still: np.ndarray) -> np.ndarray:
+        """``up`` (S, m, 3) unit vectors, ``still`` (S, m) bools -> u0 per sample (S, m, 3).
+
+        Samples before the neutral is known get NaN. A new anchor applies from the sample
+        that completes its window onward.
+        """
+        m = up.shape[1]
+        out = np.full((self._s, m, 3), np.nan)
+        if m == 0:
+            return out
+        if not self.found:
+            self._track_sensors(still)
+        all_still = still.all(axis=0)
+        run = _run_lengths(all_still, self._run)
+        self._run = int(run[-1])
+        hits = np.flatnonzero((run >= self.n_win) & (run % self.n_win == 0))
+        if len(hits) and (self.found and not self.reanchor):
+            hits = hits[:0]
+        hist = np.concatenate([self._hist, up], axis=1)
+        off = self._hist.shape[1]
+        seg_start = 0
+        for h in hits:
+            if self.u0 is not None:
+                out[:, seg_start:h] = self.u0[:, None, :]
+            win = hist[:, off + h + 1 - self.n_win : off + h + 1]
+            mean = win.mean(axis=1)
+            mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+            if self.u0_original is None:
+                self.u0_original = mean
+                self.u0 = mean
+                self.anchors.append((float(time_s[h]), True))
+            else:
+                ok = bool(np.all((mean * self.u0_original).sum(axis=1) >= self.cos_max))
+                if ok:
+                    self.u0 = mean
+                self.anchors.append((float(time_s[h]), ok))
+            seg_start = h
+        if self.u0 is not None:
+            out[:, seg_start:] = self.u0[:, None, :]
+        self._hist = hist[:, -self.n_win :] if self.reanchor or not self.found else hist[:, :0]
+        return out
+
+    def _track_sensors(self, still: np.ndarray) -> None:
+        for s in range(self._s):
+            r = _run_lengths(still[s], int(self._sensor_run[s]))
+            self._sensor_run[s] = r[-1]
+            self.sensor_best_run[s] = max(int(self.sensor_best_run[s]), int(r.max()))
+
+
+def _run_lengths(flags: np.ndarray, carry: int) -> np.ndarray:
+    """Length of the run of True ending at each sample, continuing a run of ``carry``."""
+    n = len(flags)
+    idx = np.arange(1, n + 1)
+    last_false = np.maximum.accumulate(np.where(flags, 0, idx))
+    run = idx - last_false
+    # samples in the leading run (no False yet) continue the carried run
+    lead = last_false == 0
+    run[lead] += carry
+    return run

@@ -1,0 +1,114 @@
+"""Settings of the analysis pipeline, with the reasoning behind every default.
+
+All angles are degrees in the DOMAIN.md convention, all times seconds unless a
+name says otherwise. ``PipelineConfig.for_exercise(name)`` gives per-exercise
+defaults; any field can be overridden with ``dataclasses.replace``.
+
+About ``lumbar_first``: in free, untrained forward bending healthy people
+usually start the movement with the lumbar spine (Laird et al. 2019, BMC
+Musculoskeletal Disorders 20:28). The flag is a *coaching rule* for hip-hinge
+technique ("hips first, back stays put"), not a diagnosis of anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+EXERCISES: tuple[str, ...] = ("hinge", "rdl", "deadlift", "swing", "row", "good_morning")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineConfig:
+    exercise: str = "hinge"
+
+    # --- common time base -------------------------------------------------
+    grid_hz: float = 100.0
+    """All angles live on one uniform grid; 100 Hz resolves a 1 s swing to 10 ms."""
+    max_lag_s: float = 1.0
+    """A sensor more than this behind the others is held at its last value (live only)."""
+
+    # --- stillness and neutral -------------------------------------------
+    still_smooth_s: float = 0.2
+    """Time constant of the low-pass on gyro norm and accelerometer deviation."""
+    still_gyr_dps: float = 10.0
+    """Quiet standing sways at 1-3 °/s and gyro bias adds a few °/s; a hinge moves at 30+ °/s."""
+    still_acc_g: float = 0.03
+    """Mean deviation of the accelerometer from its own low-pass while still."""
+    neutral_s: float = 2.0
+    """Neutral = the first stretch this long where every sensor is still."""
+    reanchor: bool = True
+    """Re-set neutral after later rests of ``neutral_s`` that are close to it (slow drift, clip
+    creep). A rest farther than ``reanchor_max_deg`` from the ORIGINAL neutral is ignored, so a
+    held hinge or a different stance never becomes the new zero."""
+    reanchor_max_deg: float = 5.0
+
+    # --- flexion axis ----------------------------------------------------
+    axis_min_deg: float = 3.0
+    """Excursions from neutral smaller than this do not vote for the axis (sway, noise)."""
+    axis_establish_deg: float = 8.0
+    """The axis is trusted once the segment has moved beyond this for ``axis_establish_s``."""
+    axis_establish_s: float = 0.1
+    axis_update_s: float = 0.1
+    """The axis estimate is refreshed on this grid cadence (the same in live and offline runs)."""
+
+    # --- reps -----------------------------------------------------------
+    rep_enter_deg: float = 20.0
+    """The rep signal (hip flexion, or a proxy) must pass this to count as a rep."""
+    rep_exit_deg: float = 12.0
+    """...and come back below this to end it (hysteresis; a swing's lockout reaches ~0-10°)."""
+    rep_bottom_margin_deg: float = 5.0
+    """The bottom is announced once the signal has come back this far from its deepest point."""
+    rep_min_s: float = 0.4
+    rep_max_s: float = 20.0
+
+    # --- onsets -----------------------------------------------------------
+    quiet_s: float = 0.5
+    """Baseline = median of the angle over this window before the movement."""
+    onset_noise_deg: float = 0.5
+    """An angle has "left" its baseline where it last was within this band before departing."""
+    hip_departure_deg: float = 3.0
+    lumbar_departure_deg: float = 3.0
+    """Sustained deviation that counts as a real departure (and the live alert threshold)."""
+    onset_lookback_s: float = 3.0
+
+    # --- flags ------------------------------------------------------------
+    lumbar_first_lead_ms: float = 100.0
+    """Back moving >100 ms before the hips is visible on video and coachable; shorter leads are
+    within the timing noise of two skin-mounted sensors."""
+    lumbar_first_min_deg: float = 3.0
+    """...and the back must really move (a few degrees), not just twitch."""
+    lumbar_flexion_deg: float = 20.0
+    """Rounding beyond ~20° from the rep's start posture uses most of the lumbar flexion range
+    that a hinge should keep (typical lumbar ROM ~40-60°)."""
+    lumbar_extension_deg: float = -10.0
+    """Arching more than ~10° beyond the start posture is hyper-extension under load."""
+    knee_thigh_deg: float = 45.0
+    knee_ratio: float = 0.6
+    """Knee dominant: thigh tilt at the bottom beyond ``knee_thigh_deg`` OR beyond ``knee_ratio``
+    × hip ROM. A hinge folds at the hip with the thigh near vertical; a squat tilts the thigh."""
+    torso_drift_deg: float = 8.0
+    """Rows/held hinges: trunk tilt change across the hold beyond this is drift."""
+
+    @classmethod
+    def for_exercise(cls, name: str) -> PipelineConfig:
+        """Per-exercise defaults. Unknown names raise ``ValueError``."""
+        key = name.strip().lower().replace("-", "_").replace(" ", "_")
+        if key not in EXERCISES:
+            raise ValueError(f"unknown exercise {name!r}; known: {', '.join(EXERCISES)}")
+        base = cls(exercise=key)
+        if key == "swing":
+            # Fast, back to back (~1 s per rep); lockout between reps is brief.
+            return replace(base, rep_min_s=0.3, rep_max_s=4.0, rep_enter_deg=25.0, quiet_s=0.2)
+        if key == "deadlift":
+            # Knees bend more in a conventional deadlift; only flag clear squatting.
+            return replace(base, knee_thigh_deg=65.0, knee_ratio=0.8)
+        if key == "row":
+            # The rep unit for rows is the whole held hinge (one "rep" per set); pulls ride on it.
+            return replace(base, rep_max_s=180.0)
+        if key == "good_morning":
+            return replace(base, knee_thigh_deg=35.0, knee_ratio=0.5)
+        return base
+
+    def settings(self) -> dict[str, object]:
+        """All settings as plain JSON-able values, for reports."""
+        return asdict(self)

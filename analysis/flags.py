@@ -1,0 +1,73 @@
+"""Per-rep flags from the rep's metrics; thresholds live in ``PipelineConfig``.
+
+``lumbar_first`` is a coaching rule for hip-hinge technique, not a diagnosis: healthy
+people bending freely usually start with the lumbar spine (Laird et al. 2019).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.config import PipelineConfig
+from analysis.results import FLAGS
+
+HOLD_MIN_S = 3.0
+"""A rep counts as a held hinge (torso drift is checked) when it stays deep this long."""
+HOLD_FRACTION = 0.8
+"""...deep = rep signal at or above this fraction of its peak excursion."""
+
+
+@dataclass(frozen=True)
+class FlagInputs:
+    lead_ms: float | None
+    lumbar_peak_deg: float | None
+    lumbar_min_deg: float | None
+    hip_rom_deg: float | None
+    thigh_bottom_deg: float | None
+    """Thigh tilt at the bottom relative to the rep start (negative = top back)."""
+    rep_signal: np.ndarray
+    trunk_deg: np.ndarray | None
+    grid_hz: float
+
+
+def torso_drift_deg(
+    rep_signal: np.ndarray, trunk_deg: np.ndarray, *, grid_hz: float
+) -> float | None:
+    """Trunk tilt change from the first to the last second of the hold (None: no hold)."""
+    if len(rep_signal) == 0 or not np.any(np.isfinite(rep_signal)):
+        return None
+    rel = rep_signal - rep_signal[0]
+    deep = np.flatnonzero(rel >= HOLD_FRACTION * np.nanmax(rel))
+    if len(deep) == 0 or (deep[-1] - deep[0]) < HOLD_MIN_S * grid_hz:
+        return None
+    one = round(grid_hz)
+    first = trunk_deg[deep[0] : deep[0] + one]
+    last = trunk_deg[deep[-1] - one + 1 : deep[-1] + 1]
+    return float(np.nanmedian(last) - np.nanmedian(first))
+
+
+def rep_flags(x: FlagInputs, c: PipelineConfig) -> tuple[str, ...]:
+    on: set[str] = set()
+    lumbar_moved = max(abs(x.lumbar_peak_deg or 0.0), abs(x.lumbar_min_deg or 0.0))
+    if (
+        x.lead_ms is not None
+        and x.lead_ms > c.lumbar_first_lead_ms
+        and lumbar_moved >= c.lumbar_first_min_deg
+    ):
+        on.add("lumbar_first")
+    if x.lumbar_peak_deg is not None and x.lumbar_peak_deg > c.lumbar_flexion_deg:
+        on.add("lumbar_flexion")
+    if x.lumbar_min_deg is not None and x.lumbar_min_deg < c.lumbar_extension_deg:
+        on.add("lumbar_extension")
+    if x.thigh_bottom_deg is not None and np.isfinite(x.thigh_bottom_deg):
+        thigh = abs(x.thigh_bottom_deg)
+        rom = x.hip_rom_deg or 0.0
+        if thigh > c.knee_thigh_deg or (rom > 0 and thigh > c.knee_ratio * rom):
+            on.add("knee_dominant")
+    if x.trunk_deg is not None:
+        drift = torso_drift_deg(x.rep_signal, x.trunk_deg, grid_hz=x.grid_hz)
+        if drift is not None and abs(drift) > c.torso_drift_deg:
+            on.add("torso_drift")
+    return tuple(f for f in FLAGS if f in on)

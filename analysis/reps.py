@@ -1,0 +1,133 @@
+"""Streaming rep segmentation: a dual-threshold detector with duration limits.
+
+Works on the rep signal (hip flexion, or a proxy) on the grid, like kineticstoolkit's
+``detect_cycles``: a rep is entered when the signal rises above ``enter_deg``; its bottom
+is announced once the signal has come back ``bottom_margin_deg`` from its deepest point
+(it may still go deeper, then the bottom moves); it is exited when the signal falls
+below ``exit_deg``. Reps shorter than ``min_s`` or longer than ``max_s`` (enter to exit)
+are discarded. Only threshold crossings are handled in Python, so a whole session is
+processed in a few vectorised steps, and any chunking gives the same events.
+
+Events are ``RepEvent``s with absolute grid indices; the rep start and end times
+(leaving and reaching the top) are refined by the caller from the signal history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+IDLE, DOWN, UP, SKIP = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class RepEvent:
+    kind: str
+    """``"start"``, ``"bottom"``, ``"end"`` (a valid rep) or ``"discard"``."""
+    k: int
+    """Grid index of the sample that triggered the event."""
+    enter_k: int
+    peak_k: int
+    peak: float
+
+
+class RepDetector:
+    def __init__(
+        self,
+        *,
+        grid_hz: float,
+        enter_deg: float,
+        exit_deg: float,
+        bottom_margin_deg: float,
+        min_s: float,
+        max_s: float,
+    ) -> None:
+        if exit_deg >= enter_deg:
+            raise ValueError("exit_deg must be below enter_deg")
+        self.enter = enter_deg
+        self.exit = exit_deg
+        self.margin = bottom_margin_deg
+        self.min_n = round(min_s * grid_hz)
+        self.max_n = round(max_s * grid_hz)
+        self.phase = IDLE
+        self.enter_k = -1
+        self.peak = -np.inf
+        self.peak_k = -1
+        self._bottom_sent = False
+
+    def update(self, k0: int, r: np.ndarray) -> list[RepEvent]:
+        """Feed grid samples ``r`` whose first has grid index ``k0``."""
+        ev: list[RepEvent] = []
+        m = len(r)
+        j = 0
+        while j < m:
+            seg = r[j:]
+            if self.phase in (IDLE, SKIP):
+                hit = (seg > self.enter) if self.phase == IDLE else (seg < self.exit)
+                i = _first(hit)
+                if i < 0:
+                    return ev
+                if self.phase == SKIP:
+                    self.phase = IDLE
+                    j += i + 1
+                    continue
+                self.phase = DOWN
+                self.enter_k = k0 + j + i
+                self.peak, self.peak_k = float(seg[i]), self.enter_k
+                self._bottom_sent = False
+                ev.append(RepEvent("start", self.enter_k, self.enter_k, self.peak_k, self.peak))
+                j += i + 1
+                continue
+            # DOWN or UP: the deepest point so far, and the timeout
+            run = np.fmax.accumulate(np.concatenate(([self.peak], seg)))[1:]
+            left = self.max_n - (k0 + j - self.enter_k)
+            if self.phase == DOWN:
+                hit = seg < run - self.margin
+            else:
+                hit = (seg < self.exit) | (seg > self.peak)
+            i = _first(hit)
+            limit = i if i >= 0 else len(seg)
+            if left < limit:  # too long: give up on this rep
+                self.phase = SKIP
+                ev.append(
+                    RepEvent("discard", k0 + j + max(left, 0), self.enter_k, self.peak_k, self.peak)
+                )
+                j += max(left, 0) + 1
+                continue
+            if i < 0:
+                self._take_peak(k0 + j, seg, len(seg))
+                return ev
+            if self.phase == DOWN:
+                self._take_peak(k0 + j, seg, i)
+                self.phase = UP
+                if not self._bottom_sent:
+                    self._bottom_sent = True
+                    ev.append(RepEvent("bottom", k0 + j + i, self.enter_k, self.peak_k, self.peak))
+                j += i + 1
+            elif seg[i] > self.peak:  # deeper again: the bottom moves
+                self.phase = DOWN
+                j += i
+            else:
+                k = k0 + j + i
+                kind = "end" if k - self.enter_k >= self.min_n else "discard"
+                ev.append(RepEvent(kind, k, self.enter_k, self.peak_k, self.peak))
+                self.phase = IDLE
+                j += i + 1
+        return ev
+
+    def _take_peak(self, kbase: int, seg: np.ndarray, n: int) -> None:
+        if n <= 0:
+            return
+        part = seg[:n]
+        if np.all(np.isnan(part)):
+            return
+        a = int(np.nanargmax(part))
+        if part[a] > self.peak:
+            self.peak, self.peak_k = float(part[a]), kbase + a
+
+
+def _first(mask: np.ndarray) -> int:
+    """Index of the first True, or -1."""
+    i = int(np.argmax(mask)) if len(mask) else 0
+    return i if len(mask) and mask[i] else -1

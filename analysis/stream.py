@@ -1,0 +1,198 @@
+"""The streaming pipeline: raw IMU samples in, live events and angles out.
+
+Stages (each a small object with explicit state, the same ones offline review uses):
+
+1. orientation per sensor (``UpEstimator``): up vector in the sensor frame;
+2. stillness per sensor (``StillDetector``);
+3. common time base (``GridResampler``): up vectors and stillness on one uniform grid;
+4. neutral (``NeutralFinder``): the first 2 s where every sensor is still;
+5. flexion axis and signed tilt per segment (``AxisTilt``);
+6. angles (``compute_angles``): hip = pelvis − thigh, lumbar = trunk − pelvis;
+7. reps, onsets, alerts, per-rep results (``RepTracker``).
+
+Raw samples are queued on ``push`` and the stages run as soon as the grid can advance
+(every sensor has passed the next grid time), so work is batched without adding delay.
+Memory is bounded: queues are drained on every advance and the tracker keeps a ring
+buffer of ``rep_max_s`` + a few seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from analysis.align import GridResampler
+from analysis.angles import AngleLayout, compute_angles, layout_for
+from analysis.calibration import NeutralFinder
+from analysis.config import PipelineConfig
+from analysis.results import LiveEvent, RepResult
+from analysis.still import StillDetector
+from analysis.tilt import AxisTilt
+from analysis.tracker import RepTracker
+from analysis.up import make_up_estimator
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    rate_hz: float
+    has_gyro: bool = True
+
+
+@dataclass(frozen=True)
+class LatestAngles:
+    """The newest grid sample (NaN until neutral is known)."""
+
+    time_s: float
+    hip_deg: float | None
+    lumbar_deg: float | None
+    tilts_deg: dict[str, float]
+
+
+@dataclass
+class GridChunk:
+    """Grid output of one advance (kept only when recording for offline review)."""
+
+    k0: int
+    time_s: np.ndarray
+    tilts: np.ndarray  # (S, m)
+    hip: np.ndarray | None
+    lumbar: np.ndarray | None
+
+
+class StreamingPipeline:
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        *,
+        sensors: dict[str, SensorSpec],
+        record: bool = False,
+    ) -> None:
+        self.config = c = config or PipelineConfig()
+        self.layout: AngleLayout = layout_for(list(sensors))
+        self.specs = sensors
+        names = self.layout.sensors
+        self._index = {n: i for i, n in enumerate(names)}
+        self._up = {n: make_up_estimator(sensors[n].rate_hz, sensors[n].has_gyro) for n in names}
+        self._still = {
+            n: StillDetector(
+                rate_hz=sensors[n].rate_hz,
+                smooth_s=c.still_smooth_s,
+                gyr_dps=c.still_gyr_dps,
+                acc_g=c.still_acc_g,
+            )
+            for n in names
+        }
+        self.grid = GridResampler(len(names), 4, grid_hz=c.grid_hz, max_lag_s=c.max_lag_s)
+        self.neutral = NeutralFinder(
+            len(names),
+            grid_hz=c.grid_hz,
+            neutral_s=c.neutral_s,
+            reanchor=c.reanchor,
+            reanchor_max_deg=c.reanchor_max_deg,
+        )
+        self.tilt = AxisTilt(
+            self.layout.signs,
+            grid_hz=c.grid_hz,
+            axis_min_deg=c.axis_min_deg,
+            axis_establish_deg=c.axis_establish_deg,
+            axis_establish_s=c.axis_establish_s,
+            axis_update_s=c.axis_update_s,
+        )
+        has = {
+            "r": True,
+            "hip": self.layout.has_hip,
+            "lumbar": self.layout.has_lumbar,
+            "thigh": "thigh" in names,
+            "trunk": "lumbar" in names or "sacrum" in names,
+        }
+        self.tracker = RepTracker(c, has=has)
+        self._trunk = self._index.get("lumbar", self._index.get("sacrum"))
+        self._queue: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {
+            n: [] for n in names
+        }
+        self._last_raw = {n: -math.inf for n in names}
+        self._next_t = -math.inf
+        self.record = record
+        self.chunks: list[GridChunk] = []
+        self.latest: LatestAngles | None = None
+        self.samples = {n: 0 for n in names}
+
+    # ------------------------------------------------------------------
+    def push(
+        self,
+        sensor: str,
+        time_s: np.ndarray,
+        acc_g: np.ndarray,
+        gyr_dps: np.ndarray | None = None,
+    ) -> list[LiveEvent]:
+        """Feed samples of one sensor (time increasing); returns the events they caused."""
+        if sensor not in self._queue or len(time_s) == 0:
+            return []
+        self._queue[sensor].append((np.asarray(time_s, float), np.asarray(acc_g, float), gyr_dps))
+        self._last_raw[sensor] = float(time_s[-1])
+        self.samples[sensor] += len(time_s)
+        lo = min(self._last_raw.values())
+        if lo >= self._next_t or max(self._last_raw.values()) - lo > self.config.max_lag_s:
+            return self._run()
+        return []
+
+    def finish(self) -> list[LiveEvent]:
+        """End of input: flush queued samples and close a rep that is still settling."""
+        events = self._run()
+        return events + self.tracker.finish()
+
+    @property
+    def reps(self) -> list[RepResult]:
+        return self.tracker.results
+
+    # ------------------------------------------------------------------
+    def _run(self) -> list[LiveEvent]:
+        for n, q in self._queue.items():
+            if not q:
+                continue
+            if len(q) == 1:
+                t, acc, gyr = q[0]
+            else:
+                t = np.concatenate([x[0] for x in q])
+                acc = np.concatenate([x[1] for x in q])
+                gyr = None if q[0][2] is None else np.concatenate([x[2] for x in q])
+            q.clear()
+            has_gyro = self.specs[n].has_gyro and gyr is not None
+            g = np.asarray(gyr, float) if has_gyro else None
+            up = self._up[n].update(t, acc, g)
+            still = self._still[n].update(acc, g)
+            self.grid.push(self._index[n], t, np.column_stack([up, still]))
+        tg, vals = self.grid.advance()
+        if self.grid.next_k is not None:
+            self._next_t = self.grid.next_k / self.config.grid_hz
+        if len(tg) == 0:
+            return []
+        k0 = round(tg[0] * self.config.grid_hz)
+        up = vals[..., :3]
+        still = vals[..., 3] > 0.999
+        u0 = self.neutral.update(tg, up, still)
+        tilts = self.tilt.update(up, u0)
+        return self._angles(k0, tg, tilts)
+
+    def _angles(self, k0: int, tg: np.ndarray, tilts: np.ndarray) -> list[LiveEvent]:
+        hip, lumbar, r = compute_angles(self.layout, tilts)
+        signals: dict[str, np.ndarray] = {"r": r}
+        if hip is not None:
+            signals["hip"] = hip
+        if lumbar is not None:
+            signals["lumbar"] = lumbar
+        if "thigh" in self._index:
+            signals["thigh"] = tilts[self._index["thigh"]]
+        if self._trunk is not None:
+            signals["trunk"] = tilts[self._trunk]
+        if self.record:
+            self.chunks.append(GridChunk(k0, tg, tilts, hip, lumbar))
+        self.latest = LatestAngles(
+            time_s=float(tg[-1]),
+            hip_deg=None if hip is None else float(hip[-1]),
+            lumbar_deg=None if lumbar is None else float(lumbar[-1]),
+            tilts_deg={n: float(tilts[i, -1]) for n, i in self._index.items()},
+        )
+        return self.tracker.update(k0, signals)

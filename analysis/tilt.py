@@ -1,0 +1,110 @@
+"""Signed sagittal tilt of each segment, with the flexion axis learned from the movement.
+
+A sensor can sit in any orientation, so its flexion axis is unknown in its own frame.
+Every excursion of the up vector ``u`` away from neutral ``u0`` rotates it about
+``c = u0 × u`` (``|c| = sin`` of the excursion). Excursions beyond ``axis_min_deg`` vote
+with ``c cᵀ``; the axis is the principal direction of the accumulated votes (a line, so
+flexion and extension agree), and its sign makes the summed votes ``Σ c`` positive, i.e.
+the DOMINANT excursion is a positive rotation. The axis is refreshed every
+``axis_update_s`` of grid time and used for the samples after the refresh (causal, and the
+refresh instants depend only on the grid index, so any chunking gives the same result).
+
+Tilt = rotation of ``u`` about the axis relative to ``u0``: ``atan2(a·c, u0·u)``, which
+is the angle of ``u`` projected onto the sagittal plane, so sideways sway barely leaks.
+Before the axis is trusted (the segment has not yet moved ``axis_establish_deg`` for
+``axis_establish_s``) the tilt is the unsigned excursion angle, taken as positive
+(dominant direction).
+
+Segment signs (DOMAIN.md): trunk and pelvis lean forward in every hinge, so their
+dominant excursion is positive (``sign=+1``); the thigh's top moves back, so its
+dominant excursion is negative (``sign=-1``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+SEGMENT_SIGN: dict[str, float] = {"lumbar": 1.0, "sacrum": 1.0, "thigh": -1.0}
+
+
+class AxisTilt:
+    def __init__(
+        self,
+        signs: np.ndarray,
+        *,
+        grid_hz: float,
+        axis_min_deg: float,
+        axis_establish_deg: float,
+        axis_establish_s: float,
+        axis_update_s: float,
+    ) -> None:
+        self.signs = np.asarray(signs, dtype=float)
+        s = len(self.signs)
+        self.every = max(1, round(axis_update_s * grid_hz))
+        self.sin_min = float(np.sin(np.radians(axis_min_deg)))
+        self.sin_est = float(np.sin(np.radians(axis_establish_deg)))
+        self.n_est = max(1, round(axis_establish_s * grid_hz))
+        self._k = 0  # grid samples seen
+        self.M = np.zeros((s, 3, 3))
+        self.votes = np.zeros((s, 3))
+        self.n_big = np.zeros(s)
+        self.axis = np.full((s, 3), np.nan)
+        """Current flexion axis per sensor in its own frame (NaN until trusted)."""
+
+    @property
+    def established(self) -> np.ndarray:
+        return np.isfinite(self.axis[:, 0])
+
+    def update(self, up: np.ndarray, u0: np.ndarray) -> np.ndarray:
+        """``up``, ``u0``: (S, m, 3) -> tilt (S, m) in degrees (NaN where ``u0`` is NaN)."""
+        s, m, _ = up.shape
+        if m == 0:
+            return np.zeros((s, 0))
+        u = up / np.linalg.norm(up, axis=2, keepdims=True)
+        c = np.cross(u0, u)
+        cosang = (u0 * u).sum(axis=2)
+        sinang = np.sqrt((c * c).sum(axis=2))
+        # refresh points inside this chunk: after local index j where (k0 + j + 1) % every == 0
+        k0 = self._k
+        ends = np.arange((self.every - k0 % self.every) - 1, m, self.every)
+        # per-sample axis index: 0 = state axis, i = axis after refresh i
+        seg = np.searchsorted(ends, np.arange(m), side="left")
+        valid = np.isfinite(sinang)
+        vote = valid & (sinang > self.sin_min)
+        big = valid & (sinang > self.sin_est)
+        cw = np.where(vote[..., None], c, 0.0)
+        axes = [self.axis]
+        if len(ends):
+            outer = cw[:, :, :, None] * cw[:, :, None, :]
+            cum_m = self.M[:, None] + np.cumsum(outer, axis=1)[:, ends]
+            cum_v = self.votes[:, None] + np.cumsum(cw, axis=1)[:, ends]
+            cum_b = self.n_big[:, None] + np.cumsum(big, axis=1)[:, ends]
+            _, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
+            a = vecs[..., 2]  # (S, R, 3)
+            sgn = np.sign((a * cum_v).sum(axis=2))
+            sgn[sgn == 0] = 1.0
+            a = a * sgn[..., None]
+            trusted = cum_b >= self.n_est
+            a[~trusted] = np.nan
+            for r in range(len(ends)):
+                axes.append(a[:, r])
+            last = ends[-1]
+            self.M = cum_m[:, -1]
+            self.votes = cum_v[:, -1]
+            self.n_big = cum_b[:, -1]
+            self.axis = a[:, -1]
+            tail = slice(last + 1, m)
+        else:
+            tail = slice(0, m)
+        # accumulate the samples after the last refresh into the state
+        if tail.start < m:
+            ct = cw[:, tail]
+            self.M = self.M + np.einsum("smi,smj->sij", ct, ct)
+            self.votes = self.votes + ct.sum(axis=1)
+            self.n_big = self.n_big + big[:, tail].sum(axis=1)
+        self._k = k0 + m
+        ax = np.stack(axes, axis=1)[:, seg]  # (S, m, 3)
+        signed = np.arctan2((ax * c).sum(axis=2), cosang)
+        unsigned = np.arctan2(sinang, cosang)
+        ang = np.where(np.isfinite(ax[..., 0]), signed, unsigned)
+        return np.degrees(ang) * self.signs[:, None]

@@ -1,0 +1,356 @@
+"""Reps, onsets, live alerts and per-rep results from the grid angle signals.
+
+``RepTracker.update(k0, signals)`` takes a chunk of grid samples and returns the live
+events it caused. Everything is decided from samples already seen (causal); the only
+"look back" is onset backtracking into the stored history, which is the same live and
+offline. Offline review feeds the whole session as one chunk.
+
+Per rep:
+- a *watch* runs from the end of the previous rep (or neutral) to this rep's bottom. It
+  keeps the reference posture at the top (the values of every angle where the rep
+  signal was lowest, i.e. the lockout/standing point), finds the first departure of the
+  rep signal, hip and lumbar angles from it, and backtracks their onsets;
+- ``lumbar_first`` alert: as soon as the lumbar angle has departed and the hip is still
+  inside its noise band ``lumbar_first_lead_ms`` after the lumbar onset (or, if the hip
+  departs first, once its onset shows a lead beyond the threshold);
+- rounding / arching / knee-dominant alerts at the first sample past their threshold
+  during the rep; torso drift at the end of a held rep;
+- the rep is closed ``settle_s`` after the signal fell below the exit threshold (or at
+  the next rep's start); its end is where the signal reached the top.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.config import PipelineConfig
+from analysis.flags import FlagInputs, rep_flags
+from analysis.history import History
+from analysis.onsets import first_crossing, onset
+from analysis.reps import RepDetector, RepEvent
+from analysis.results import LiveEvent, RepResult
+
+SIGNALS: tuple[str, ...] = ("r", "hip", "lumbar", "thigh", "trunk")
+SETTLE_S = 0.6
+SETTLE_DEG = 1.0
+
+MESSAGES = {
+    "lumbar_first": "Back moved before the hips - push the hips back first.",
+    "lumbar_flexion": "Back is rounding - keep the spine long.",
+    "lumbar_extension": "Back is arching - ribs down, neutral spine.",
+    "knee_dominant": "Knees are doing the work - hinge at the hips, shins stay upright.",
+    "torso_drift": "Torso angle drifted during the hold - keep it steady.",
+}
+
+
+@dataclass
+class _Watch:
+    start_k: int
+    rmin: float = np.inf
+    rmin_k: int = -1
+    frozen_k: int = -1
+    ref: dict[str, float] = field(default_factory=dict)
+    cross: dict[str, int] = field(default_factory=dict)
+    onset_k: dict[str, float] = field(default_factory=dict)
+    base: dict[str, float] = field(default_factory=dict)
+    lf_decided: bool = False
+    lf_alert_k: int = -1
+
+
+@dataclass
+class _Rep:
+    index: int
+    enter_k: int
+    watch: _Watch
+    peak_k: int = -1
+    exit_k: int = -1
+    alerts: set[str] = field(default_factory=set)
+
+
+class RepTracker:
+    def __init__(self, config: PipelineConfig, *, has: dict[str, bool]) -> None:
+        self.c = config
+        self.has = has  # which of SIGNALS exist
+        self.hz = config.grid_hz
+        self.det = RepDetector(
+            grid_hz=config.grid_hz,
+            enter_deg=config.rep_enter_deg,
+            exit_deg=config.rep_exit_deg,
+            bottom_margin_deg=config.rep_bottom_margin_deg,
+            min_s=config.rep_min_s,
+            max_s=config.rep_max_s,
+        )
+        cap = round((config.rep_max_s + config.onset_lookback_s + 2 * SETTLE_S + 2) * self.hz)
+        self.hist = History(SIGNALS, capacity=cap)
+        self.quiet_n = max(1, round(config.quiet_s * self.hz))
+        self.lead_n = config.lumbar_first_lead_ms / 1000.0 * self.hz
+        self.lookback_n = round(config.onset_lookback_s * self.hz)
+        self.settle_n = round(SETTLE_S * self.hz)
+        self.watch: _Watch | None = None
+        self.rep: _Rep | None = None  # rep in progress (enter .. exit)
+        self.closing: _Rep | None = None  # exited, waiting to settle
+        self.count = 0
+        self.results: list[RepResult] = []
+
+    # ------------------------------------------------------------------
+    def update(self, k0: int, signals: dict[str, np.ndarray]) -> list[LiveEvent]:
+        m = len(signals["r"])
+        if m == 0:
+            return []
+        rows = np.stack([signals.get(n, np.full(m, np.nan)) for n in SIGNALS])
+        self.hist.extend(k0, rows)
+        out: list[LiveEvent] = []
+        if self.watch is None:
+            finite = np.flatnonzero(np.isfinite(signals["r"]))
+            if not len(finite):
+                self.hist.trim()
+                return out
+            self.watch = _Watch(start_k=k0 + int(finite[0]))
+        a = k0
+        for ev in self.det.update(k0, signals["r"]):
+            self._scan(a, ev.k, out)
+            a = ev.k
+            self._event(ev, out)
+        self._scan(a, k0 + m, out)
+        self.hist.trim()
+        return out
+
+    def finish(self) -> list[LiveEvent]:
+        """End of session: close a rep that is still settling."""
+        out: list[LiveEvent] = []
+        if self.closing is not None:
+            self._close(self.hist.k_end - 1, out)
+        return out
+
+    # ------------------------------------------------------------------
+    def _t(self, k: float) -> float:
+        return float(k) / self.hz
+
+    def _event(self, ev: RepEvent, out: list[LiveEvent]) -> None:
+        if ev.kind == "start":
+            if self.closing is not None:
+                self._close(ev.k, out)
+            w = self.watch or _Watch(start_k=ev.k)
+            self._scan_watch(w, ev.k, ev.k + 1, out)  # make sure r's departure is known
+            self.count += 1
+            self.rep = _Rep(self.count, ev.enter_k, w)
+            start_k = w.onset_k.get("r", float(ev.enter_k))
+            out.append(
+                LiveEvent(
+                    "rep_start",
+                    self._t(ev.k),
+                    self.count,
+                    message=f"start {start_k / self.hz:.2f} s",
+                )
+            )
+        elif ev.kind == "bottom" and self.rep is not None:
+            self.rep.peak_k = ev.peak_k
+            self._finish_watch(self.rep, ev.k, out)
+            out.append(LiveEvent("rep_bottom", self._t(ev.k), self.rep.index))
+        elif ev.kind in ("end", "discard") and self.rep is not None:
+            rep, self.rep = self.rep, None
+            rep.peak_k = ev.peak_k
+            rep.exit_k = ev.k
+            self.watch = _Watch(start_k=ev.k)
+            if ev.kind == "end":
+                self.closing = rep
+            else:
+                self.count -= 1
+
+    def _scan(self, a: int, b: int, out: list[LiveEvent]) -> None:
+        if b <= a:
+            return
+        if self.closing is not None and self.closing.exit_k + self.settle_n < b:
+            k = max(self.closing.exit_k + self.settle_n, a)
+            self._close(k, out)
+        if self.rep is not None:
+            self._scan_rep(self.rep, a, b, out)
+            if self.rep.peak_k < 0:  # still descending: keep watching
+                self._scan_watch(self.rep.watch, a, b, out)
+        elif self.watch is not None:
+            self._scan_watch(self.watch, a, b, out)
+            w = self.watch
+            if w.frozen_k >= 0 and b - w.frozen_k > self.lookback_n:
+                self.watch = _Watch(start_k=b)  # a departure that never became a rep
+
+    # --- watch: reference posture, departures, onsets, lumbar-first ----
+    def _names(self) -> list[str]:
+        return [n for n in ("r", "hip", "lumbar") if self.has.get(n)]
+
+    def _scan_watch(self, w: _Watch, a: int, b: int, out: list[LiveEvent]) -> None:
+        a = max(a, w.start_k)
+        if b <= a:
+            return
+        names = self._names()
+        if w.frozen_k < 0:
+            r = self.hist.get("r", a, b)
+            prev = np.concatenate(([w.rmin], r))
+            run = np.fmin.accumulate(prev)[1:]
+            new = r <= run
+            ks = np.arange(a, b)
+            mink = np.maximum.accumulate(np.where(new & np.isfinite(r), ks, w.rmin_k))
+            ok = mink >= 0
+            first = b
+            for n in names:
+                x = self.hist.get(n, a, b)
+                refs = np.where(ok, self._ref_values(n, mink, a), np.nan)
+                i = first_crossing(np.where(ok, x - refs, 0.0), self._dep(n))
+                if i >= 0:
+                    first = min(first, a + i)
+            if first == b:
+                if np.isfinite(run[-1]):
+                    w.rmin, w.rmin_k = float(run[-1]), int(mink[-1])
+                return
+            i = first - a
+            w.rmin, w.rmin_k = float(run[i]), int(mink[i])
+            w.frozen_k = first
+            w.ref = {n: self.hist.at(n, w.rmin_k) for n in SIGNALS}
+        a2 = max(a, w.rmin_k)
+        for n in names:
+            if n in w.cross:
+                continue
+            x = self.hist.get(n, a2, b)
+            i = first_crossing(x - w.ref[n], self._dep(n))
+            if i >= 0:
+                c = a2 + i
+                lo = max(w.start_k, c - self.lookback_n)
+                seg = self.hist.get(n, lo, c + 1)
+                on, base = onset(
+                    seg, w.ref[n], c - lo, noise=self.c.onset_noise_deg, quiet_n=self.quiet_n
+                )
+                w.cross[n] = c
+                w.onset_k[n] = lo + on
+                w.base[n] = base
+        self._lumbar_first_live(w, a, b, out)
+
+    def _ref_values(self, n: str, mink: np.ndarray, a: int) -> np.ndarray:
+        lo = int(mink.min()) if len(mink) else a
+        lo = max(lo, 0)
+        seg = self.hist.get(n, lo, int(mink.max()) + 1)
+        idx = np.clip(mink - lo, 0, max(len(seg) - 1, 0))
+        return seg[idx] if len(seg) else np.full(len(mink), np.nan)
+
+    def _dep(self, n: str) -> float:
+        return self.c.lumbar_departure_deg if n == "lumbar" else self.c.hip_departure_deg
+
+    def _lumbar_first_live(self, w: _Watch, a: int, b: int, out: list[LiveEvent]) -> None:
+        if w.lf_decided or "lumbar" not in w.cross or not self.has.get("hip"):
+            return
+        l_on = w.onset_k["lumbar"]
+        c_h = w.cross.get("hip", b)
+        # hip still inside its noise band once the lead is past the threshold -> certain
+        lo = max(a, w.cross["lumbar"], int(np.ceil(l_on + self.lead_n)))
+        hi = min(b, c_h)
+        if lo < hi:
+            hip = self.hist.get("hip", lo, hi)
+            quiet = np.abs(hip - w.ref["hip"]) <= self.c.onset_noise_deg
+            i = int(np.argmax(quiet))
+            if quiet[i]:
+                w.lf_decided = True
+                self._alert_lf(w, lo + i, out)
+                return
+        if c_h < b:  # the hip departed: decide from the onsets
+            w.lf_decided = True
+            if w.onset_k["hip"] - l_on > self.lead_n:
+                self._alert_lf(w, max(c_h, w.cross["lumbar"]), out)
+
+    def _alert_lf(self, w: _Watch, k: int, out: list[LiveEvent]) -> None:
+        w.lf_alert_k = k
+        idx = self.rep.index if self.rep is not None else self.count + 1
+        out.append(LiveEvent("alert", self._t(k), idx, "lumbar_first", MESSAGES["lumbar_first"]))
+        if self.rep is not None:
+            self.rep.alerts.add("lumbar_first")
+
+    def _finish_watch(self, rep: _Rep, k: int, out: list[LiveEvent]) -> None:
+        if rep.watch.lf_alert_k >= 0:
+            rep.alerts.add("lumbar_first")
+
+    # --- rep in progress: rounding, arching, knee -----------------------
+    def _scan_rep(self, rep: _Rep, a: int, b: int, out: list[LiveEvent]) -> None:
+        w = rep.watch
+        if not w.ref:
+            return
+        checks: list[tuple[str, str, float, int]] = []
+        if self.has.get("lumbar"):
+            base = w.base.get("lumbar", w.ref["lumbar"])
+            checks.append(("lumbar_flexion", "lumbar", base + self.c.lumbar_flexion_deg, 1))
+            checks.append(("lumbar_extension", "lumbar", base + self.c.lumbar_extension_deg, -1))
+        if self.has.get("thigh"):
+            t0 = w.ref["thigh"]
+            checks.append(("knee_dominant", "thigh", t0 - self.c.knee_thigh_deg, -1))
+        for flag, n, thr, sgn in checks:
+            if flag in rep.alerts:
+                continue
+            x = self.hist.get(n, a, b)
+            i = first_crossing(np.where(sgn * (x - thr) > 0, 1.0, 0.0), 0.5)
+            if i >= 0:
+                rep.alerts.add(flag)
+                out.append(LiveEvent("alert", self._t(a + i), rep.index, flag, MESSAGES[flag]))
+
+    # --- closing a rep ---------------------------------------------------
+    def _close(self, k: int, out: list[LiveEvent]) -> None:
+        rep, self.closing = self.closing, None
+        assert rep is not None
+        w = rep.watch
+        r_after = self.hist.get("r", rep.exit_k, k + 1)
+        if len(r_after) and np.any(np.isfinite(r_after)):
+            lowest = np.nanmin(r_after)
+            end_k = rep.exit_k + int(np.argmax(r_after <= lowest + SETTLE_DEG))
+        else:
+            end_k = rep.exit_k
+        start_k = w.onset_k.get("r", float(rep.enter_k))
+        res = self._result(rep, start_k, end_k)
+        self.results.append(res)
+        late = [f for f in res.flags if f not in rep.alerts]
+        for f in late:
+            out.append(LiveEvent("alert", self._t(k), rep.index, f, MESSAGES[f]))
+        out.append(LiveEvent("rep_end", self._t(k), rep.index, rep=res))
+
+    def _result(self, rep: _Rep, start_k: float, end_k: int) -> RepResult:
+        w = rep.watch
+        s, e = int(np.floor(start_k)), end_k + 1
+        hip = self.hist.get("hip", s, e) if self.has.get("hip") else None
+        lum = self.hist.get("lumbar", s, e) if self.has.get("lumbar") else None
+        base_h = w.base.get("hip", w.ref.get("hip", np.nan))
+        base_l = w.base.get("lumbar", w.ref.get("lumbar", np.nan))
+        hip_rom = float(np.nanmax(hip) - base_h) if hip is not None and len(hip) else None
+        lpk = float(np.nanmax(lum) - base_l) if lum is not None and len(lum) else None
+        lmin = float(np.nanmin(lum) - base_l) if lum is not None and len(lum) else None
+        h_on = w.onset_k.get("hip") if self.has.get("hip") else None
+        l_on = w.onset_k.get("lumbar") if self.has.get("lumbar") else None
+        lead = (h_on - l_on) / self.hz * 1000.0 if h_on is not None and l_on is not None else None
+        thigh_bottom = (
+            self.hist.at("thigh", rep.peak_k) - w.ref.get("thigh", np.nan)
+            if self.has.get("thigh")
+            else None
+        )
+        trunk = self.hist.get("trunk", s, e) if self.has.get("trunk") else None
+        r = self.hist.get("r", s, e)
+        flags = rep_flags(
+            FlagInputs(
+                lead_ms=lead,
+                lumbar_peak_deg=lpk,
+                lumbar_min_deg=lmin,
+                hip_rom_deg=hip_rom,
+                thigh_bottom_deg=thigh_bottom,
+                rep_signal=r,
+                trunk_deg=trunk,
+                grid_hz=self.hz,
+            ),
+            self.c,
+        )
+        return RepResult(
+            index=rep.index,
+            start_s=self._t(start_k),
+            bottom_s=self._t(rep.peak_k),
+            end_s=self._t(end_k),
+            hip_rom_deg=hip_rom,
+            lumbar_peak_deg=lpk,
+            lumbar_min_deg=lmin,
+            hip_onset_s=None if h_on is None else self._t(h_on),
+            lumbar_onset_s=None if l_on is None else self._t(l_on),
+            lumbar_lead_ms=lead,
+            flags=flags,
+        )
