@@ -104,7 +104,7 @@ class RepDetector:
                 if not self._bottom_sent:
                     self._bottom_sent = True
                     ev.append(RepEvent("bottom", k0 + j + i, self.enter_k, self.peak_k, self.peak))
-                j += i + 1
+                j += i  # the same sample may also end the rep
             elif seg[i] > self.peak:  # deeper again: the bottom moves
                 self.phase = DOWN
                 j += i
