@@ -83,9 +83,12 @@ class GridResampler:
                 out[s] = v[0]
                 continue
             i = np.searchsorted(t, tg, side="right") - 1
-            np.clip(i, 0, len(t) - 2, out=i)
+            np.minimum(i, len(t) - 2, out=i)
+            np.maximum(i, 0, out=i)
             t0 = t[i]
-            w = np.clip((tg - t0) / (t[i + 1] - t0), 0.0, 1.0)
+            w = (tg - t0) / (t[i + 1] - t0)
+            np.minimum(w, 1.0, out=w)
+            np.maximum(w, 0.0, out=w)
             v0 = v[i]
             out[s] = v0 + w[:, None] * (v[i + 1] - v0)
             # keep the last sample at or before the last grid time, and everything after it

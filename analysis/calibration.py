@@ -51,12 +51,17 @@ class NeutralFinder:
         that completes its window onward.
         """
         m = up.shape[1]
+        all_still = still.all(axis=0)
+        if self.u0 is not None and (not self.reanchor or (self._run == 0 and not all_still.any())):
+            # fast path: nothing can anchor in this chunk
+            if self.reanchor:
+                self._hist = np.concatenate([self._hist, up], axis=1)[:, -self.n_win :]
+            return np.broadcast_to(self.u0[:, None, :], (self._s, m, 3))
         out = np.full((self._s, m, 3), np.nan)
         if m == 0:
             return out
         if not self.found:
             self._track_sensors(still)
-        all_still = still.all(axis=0)
         run = _run_lengths(all_still, self._run)
         self._run = int(run[-1])
         hits = np.flatnonzero((run >= self.n_win) & (run % self.n_win == 0))

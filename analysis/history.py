@@ -73,3 +73,11 @@ class History:
         if self._lo <= i < self._hi:
             return float(self._buf[self.row[name], i])
         return float("nan")
+
+    def block(self, rows: np.ndarray, k_from: int, k_to: int) -> np.ndarray:
+        """Rows ``rows`` for ``k_from <= k < k_to`` (must be stored), shape (len(rows), n)."""
+        return self._buf[rows, k_from - self.k0 : k_to - self.k0]
+
+    def take(self, rows: np.ndarray, ks: np.ndarray) -> np.ndarray:
+        """Rows ``rows`` at grid indices ``ks`` (must be stored), shape (len(rows), len(ks))."""
+        return self._buf[rows[:, None], ks[None, :] - self.k0]

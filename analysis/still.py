@@ -1,4 +1,4 @@
-"""Per-sensor stillness: low gyro norm and a quiet accelerometer, causal and chunk-invariant."""
+"""Stillness: low gyro norm and a quiet accelerometer, causal and chunk-invariant."""
 
 from __future__ import annotations
 
@@ -6,42 +6,40 @@ import numpy as np
 from scipy.signal import lfilter
 
 
-class StillDetector:
-    """Marks samples where one sensor is still.
+class GridStill:
+    """Stillness of several sensors at once, on the common grid.
 
-    Still = low-passed gyro norm < ``gyr_dps`` (when there is a gyro) and low-passed
-    deviation of the accelerometer from its own low-pass < ``acc_g``. One-pole filters
-    with time constant ``smooth_s``; their state is carried between chunks, so any
-    chunking gives the same flags.
+    Input per grid sample and sensor: accelerometer (g, 3 axes) and gyro norm (°/s, NaN
+    without a gyroscope). Still = one-pole low-passed gyro norm < ``gyr_dps`` and the
+    accelerometer's low-passed distance from its own low-pass < ``acc_g``. One ``lfilter`` call for
+    all sensors per chunk; state is carried, so chunking does not change the flags.
     """
 
-    def __init__(self, *, rate_hz: float, smooth_s: float, gyr_dps: float, acc_g: float) -> None:
-        dt = 1.0 / rate_hz
+    def __init__(
+        self, n_sensors: int, *, grid_hz: float, smooth_s: float, gyr_dps: float, acc_g: float
+    ) -> None:
+        dt = 1.0 / grid_hz
         self._alpha = dt / (smooth_s + dt)
         self._b = np.array([self._alpha])
         self._a = np.array([1.0, self._alpha - 1.0])
         self.gyr_dps = gyr_dps
         self.acc_g = acc_g
-        self._zi_acc: np.ndarray | None = None  # (3, 1)
-        self._zi_dev = np.zeros(1)
-        self._zi_gyr: np.ndarray | None = None
+        self._s = n_sensors
+        self._zi: np.ndarray | None = None  # (S*4, 1)
+        self._zi_dev = np.zeros((n_sensors, 1))
 
-    def update(self, acc_g: np.ndarray, gyr_dps: np.ndarray | None) -> np.ndarray:
-        """Return a boolean array, one per sample."""
-        n = len(acc_g)
-        if n == 0:
-            return np.zeros(0, dtype=bool)
-        if self._zi_acc is None:
-            self._zi_acc = ((1.0 - self._alpha) * acc_g[0]).reshape(3, 1)
-        acc_lp, zf = lfilter(self._b, self._a, acc_g.T, axis=1, zi=self._zi_acc)
-        self._zi_acc = zf
-        dev = np.sqrt(((acc_g - acc_lp.T) ** 2).sum(axis=1))
-        dev_lp, self._zi_dev = lfilter(self._b, self._a, dev, zi=self._zi_dev)
-        still = dev_lp < self.acc_g
-        if gyr_dps is not None:
-            gn = np.sqrt((gyr_dps**2).sum(axis=1))
-            if self._zi_gyr is None:
-                self._zi_gyr = np.array([(1.0 - self._alpha) * gn[0]])
-            gyr_lp, self._zi_gyr = lfilter(self._b, self._a, gn, zi=self._zi_gyr)
-            still &= gyr_lp < self.gyr_dps
-        return still
+    def update(self, acc_g: np.ndarray, gyr_norm_dps: np.ndarray) -> np.ndarray:
+        """``acc_g`` (S, m, 3), ``gyr_norm_dps`` (S, m) -> still (S, m) bools."""
+        s, m, _ = acc_g.shape
+        if m == 0:
+            return np.zeros((s, 0), dtype=bool)
+        x = np.concatenate([acc_g, np.nan_to_num(gyr_norm_dps)[..., None]], axis=2)
+        x = x.transpose(0, 2, 1).reshape(s * 4, m)
+        if self._zi is None:
+            self._zi = (1.0 - self._alpha) * x[:, :1]
+        y, self._zi = lfilter(self._b, self._a, x, axis=1, zi=self._zi)
+        y = y.reshape(s, 4, m)
+        d = acc_g - y[:, :3].transpose(0, 2, 1)
+        dev = np.sqrt((d * d).sum(axis=2))
+        dev_lp, self._zi_dev = lfilter(self._b, self._a, dev, axis=1, zi=self._zi_dev)
+        return (dev_lp < self.acc_g) & (y[:, 3] < self.gyr_dps)

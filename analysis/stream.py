@@ -3,8 +3,9 @@
 Stages (each a small object with explicit state, the same ones offline review uses):
 
 1. orientation per sensor (``UpEstimator``): up vector in the sensor frame;
-2. stillness per sensor (``StillDetector``);
-3. common time base (``GridResampler``): up vectors and stillness on one uniform grid;
+2. common time base (``GridResampler``): up vectors, accelerometer and gyro norm of every
+   sensor on one uniform grid;
+3. stillness (``GridStill``): quiet gyro and accelerometer, all sensors at once;
 4. neutral (``NeutralFinder``): the first 2 s where every sensor is still;
 5. flexion axis and signed tilt per segment (``AxisTilt``);
 6. angles (``compute_angles``): hip = pelvis − thigh, lumbar = trunk − pelvis;
@@ -28,7 +29,7 @@ from analysis.angles import AngleLayout, compute_angles, layout_for
 from analysis.calibration import NeutralFinder
 from analysis.config import PipelineConfig
 from analysis.results import LiveEvent, RepResult
-from analysis.still import StillDetector
+from analysis.still import GridStill
 from analysis.tilt import AxisTilt
 from analysis.tracker import RepTracker
 from analysis.up import make_up_estimator
@@ -75,16 +76,14 @@ class StreamingPipeline:
         names = self.layout.sensors
         self._index = {n: i for i, n in enumerate(names)}
         self._up = {n: make_up_estimator(sensors[n].rate_hz, sensors[n].has_gyro) for n in names}
-        self._still = {
-            n: StillDetector(
-                rate_hz=sensors[n].rate_hz,
-                smooth_s=c.still_smooth_s,
-                gyr_dps=c.still_gyr_dps,
-                acc_g=c.still_acc_g,
-            )
-            for n in names
-        }
-        self.grid = GridResampler(len(names), 4, grid_hz=c.grid_hz, max_lag_s=c.max_lag_s)
+        self.still = GridStill(
+            len(names),
+            grid_hz=c.grid_hz,
+            smooth_s=c.still_smooth_s,
+            gyr_dps=c.still_gyr_dps,
+            acc_g=c.still_acc_g,
+        )
+        self.grid = GridResampler(len(names), 7, grid_hz=c.grid_hz, max_lag_s=c.max_lag_s)
         self.neutral = NeutralFinder(
             len(names),
             grid_hz=c.grid_hz,
@@ -162,8 +161,8 @@ class StreamingPipeline:
             has_gyro = self.specs[n].has_gyro and gyr is not None
             g = np.asarray(gyr, float) if has_gyro else None
             up = self._up[n].update(t, acc, g)
-            still = self._still[n].update(acc, g)
-            self.grid.push(self._index[n], t, np.column_stack([up, still]))
+            gn = np.sqrt((g * g).sum(axis=1)) if g is not None else np.full(len(t), np.nan)
+            self.grid.push(self._index[n], t, np.column_stack([up, acc, gn]))
         tg, vals = self.grid.advance()
         if self.grid.next_k is not None:
             self._next_t = self.grid.next_k / self.config.grid_hz
@@ -171,7 +170,7 @@ class StreamingPipeline:
             return []
         k0 = round(tg[0] * self.config.grid_hz)
         up = vals[..., :3]
-        still = vals[..., 3] > 0.999
+        still = self.still.update(vals[..., 3:6], vals[..., 6])
         u0 = self.neutral.update(tg, up, still)
         tilts = self.tilt.update(up, u0)
         return self._angles(k0, tg, tilts)

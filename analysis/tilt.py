@@ -60,51 +60,55 @@ class AxisTilt:
         s, m, _ = up.shape
         if m == 0:
             return np.zeros((s, 0))
-        u = up / np.linalg.norm(up, axis=2, keepdims=True)
-        c = np.cross(u0, u)
+        u = up / np.sqrt((up * up).sum(axis=2))[..., None]
+        c = u0[..., _Y] * u[..., _Z] - u0[..., _Z] * u[..., _Y]  # u0 × u
         cosang = (u0 * u).sum(axis=2)
         sinang = np.sqrt((c * c).sum(axis=2))
+        vote = sinang > self.sin_min  # NaN compares False
+        big = sinang > self.sin_est
+        cw = c * vote[..., None]
+        cw[~vote] = 0.0  # NaN * False is NaN
         # refresh points inside this chunk: after local index j where (k0 + j + 1) % every == 0
         k0 = self._k
-        ends = np.arange((self.every - k0 % self.every) - 1, m, self.every)
-        # per-sample axis index: 0 = state axis, i = axis after refresh i
-        seg = np.searchsorted(ends, np.arange(m), side="left")
-        valid = np.isfinite(sinang)
-        vote = valid & (sinang > self.sin_min)
-        big = valid & (sinang > self.sin_est)
-        cw = np.where(vote[..., None], c, 0.0)
-        axes = [self.axis]
-        if len(ends):
-            outer = cw[:, :, :, None] * cw[:, :, None, :]
-            cum_m = self.M[:, None] + np.cumsum(outer, axis=1)[:, ends]
-            cum_v = self.votes[:, None] + np.cumsum(cw, axis=1)[:, ends]
-            cum_b = self.n_big[:, None] + np.cumsum(big, axis=1)[:, ends]
-            _, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
-            a = vecs[..., 2]  # (S, R, 3)
-            sgn = np.sign((a * cum_v).sum(axis=2))
-            sgn[sgn == 0] = 1.0
-            a = a * sgn[..., None]
-            trusted = cum_b >= self.n_est
-            a[~trusted] = np.nan
-            for r in range(len(ends)):
-                axes.append(a[:, r])
-            last = ends[-1]
-            self.M = cum_m[:, -1]
-            self.votes = cum_v[:, -1]
-            self.n_big = cum_b[:, -1]
-            self.axis = a[:, -1]
-            tail = slice(last + 1, m)
-        else:
-            tail = slice(0, m)
-        # accumulate the samples after the last refresh into the state
-        if tail.start < m:
-            ct = cw[:, tail]
-            self.M = self.M + np.einsum("smi,smj->sij", ct, ct)
-            self.votes = self.votes + ct.sum(axis=1)
-            self.n_big = self.n_big + big[:, tail].sum(axis=1)
         self._k = k0 + m
-        ax = np.stack(axes, axis=1)[:, seg]  # (S, m, 3)
+        first_end = self.every - k0 % self.every - 1
+        if first_end >= m:  # fast path: one axis for the whole chunk
+            ax = np.broadcast_to(self.axis[:, None, :], (s, m, 3))
+            self._accumulate(cw, big)
+        else:
+            ax = self._refresh(cw, big, first_end, m)
         signed = np.arctan2((ax * c).sum(axis=2), cosang)
         unsigned = np.arctan2(sinang, cosang)
         ang = np.where(np.isfinite(ax[..., 0]), signed, unsigned)
         return np.degrees(ang) * self.signs[:, None]
+
+    def _accumulate(self, cw: np.ndarray, big: np.ndarray) -> None:
+        self.M = self.M + (cw[:, :, :, None] * cw[:, :, None, :]).sum(axis=1)
+        self.votes = self.votes + cw.sum(axis=1)
+        self.n_big = self.n_big + big.sum(axis=1)
+
+    def _refresh(self, cw: np.ndarray, big: np.ndarray, first_end: int, m: int) -> np.ndarray:
+        """Axis per sample for a chunk with refresh points; updates the state."""
+        ends = np.arange(first_end, m, self.every)
+        outer = cw[:, :, :, None] * cw[:, :, None, :]
+        cum_m = self.M[:, None] + np.cumsum(outer, axis=1)[:, ends]
+        cum_v = self.votes[:, None] + np.cumsum(cw, axis=1)[:, ends]
+        cum_b = self.n_big[:, None] + np.cumsum(big, axis=1)[:, ends]
+        _, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
+        a = vecs[..., 2]  # (S, R, 3)
+        sgn = np.sign((a * cum_v).sum(axis=2))
+        sgn[sgn == 0] = 1.0
+        a = a * sgn[..., None]
+        a[cum_b < self.n_est] = np.nan
+        axes = np.concatenate([self.axis[:, None, :], a], axis=1)  # (S, R + 1, 3)
+        seg = np.searchsorted(ends, np.arange(m), side="left")
+        last = int(ends[-1])
+        self.M, self.votes, self.n_big = cum_m[:, -1], cum_v[:, -1], cum_b[:, -1]
+        self.axis = a[:, -1]
+        if last + 1 < m:
+            self._accumulate(cw[:, last + 1 :], big[:, last + 1 :])
+        return axes[:, seg]
+
+
+_Y = np.array([1, 2, 0])
+_Z = np.array([2, 0, 1])

@@ -89,6 +89,11 @@ class RepTracker:
         self.lookback_n = round(config.onset_lookback_s * self.hz)
         self.settle_n = round(SETTLE_S * self.hz)
         self.watch: _Watch | None = None
+        names = self._names()
+        self._watch_rows = (
+            np.array([SIGNALS.index(n) for n in names]),
+            np.array([[self._dep(n)] for n in names]),
+        )
         self.rep: _Rep | None = None  # rep in progress (enter .. exit)
         self.closing: _Rep | None = None  # exited, waiting to settle
         self.count = 0
@@ -185,27 +190,24 @@ class RepTracker:
             return
         names = self._names()
         if w.frozen_k < 0:
-            r = self.hist.get("r", a, b)
-            prev = np.concatenate(([w.rmin], r))
-            run = np.fmin.accumulate(prev)[1:]
-            new = r <= run
+            rows, deps = self._watch_rows
+            x = self.hist.block(rows, a, b)
+            r = x[0]
+            run = np.fmin.accumulate(np.concatenate(([w.rmin], r)))[1:]
+            new = r <= run  # NaN compares False
             ks = np.arange(a, b)
-            mink = np.maximum.accumulate(np.where(new & np.isfinite(r), ks, w.rmin_k))
+            mink = np.maximum.accumulate(np.where(new, ks, w.rmin_k))
+            if mink[-1] < 0:
+                return  # nothing finite yet
             ok = mink >= 0
-            first = b
-            for n in names:
-                x = self.hist.get(n, a, b)
-                refs = np.where(ok, self._ref_values(n, mink, a), np.nan)
-                i = first_crossing(np.where(ok, x - refs, 0.0), self._dep(n))
-                if i >= 0:
-                    first = min(first, a + i)
-            if first == b:
-                if np.isfinite(run[-1]):
-                    w.rmin, w.rmin_k = float(run[-1]), int(mink[-1])
+            refs = self.hist.take(rows, np.where(ok, mink, mink[-1]))
+            hit = (np.abs(x - refs) > deps).any(axis=0) & ok
+            i = int(np.argmax(hit))
+            if not hit[i]:
+                w.rmin, w.rmin_k = float(run[-1]), int(mink[-1])
                 return
-            i = first - a
             w.rmin, w.rmin_k = float(run[i]), int(mink[i])
-            w.frozen_k = first
+            w.frozen_k = a + i
             w.ref = {n: self.hist.at(n, w.rmin_k) for n in SIGNALS}
         a2 = max(a, w.rmin_k)
         for n in names:
@@ -224,13 +226,6 @@ class RepTracker:
                 w.onset_k[n] = lo + on
                 w.base[n] = base
         self._lumbar_first_live(w, a, b, out)
-
-    def _ref_values(self, n: str, mink: np.ndarray, a: int) -> np.ndarray:
-        lo = int(mink.min()) if len(mink) else a
-        lo = max(lo, 0)
-        seg = self.hist.get(n, lo, int(mink.max()) + 1)
-        idx = np.clip(mink - lo, 0, max(len(seg) - 1, 0))
-        return seg[idx] if len(seg) else np.full(len(mink), np.nan)
 
     def _dep(self, n: str) -> float:
         return self.c.lumbar_departure_deg if n == "lumbar" else self.c.hip_departure_deg

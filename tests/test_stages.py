@@ -11,7 +11,7 @@ from analysis.angles import compute_angles, layout_for
 from analysis.calibration import NeutralFinder
 from analysis.onsets import backtrack, first_crossing, onset
 from analysis.reps import RepDetector
-from analysis.still import StillDetector
+from analysis.still import GridStill
 from analysis.tilt import AxisTilt
 
 
@@ -247,15 +247,17 @@ def test_still_detector_chunk_invariant_and_sensible() -> None:
     seed = 99
     rng = np.random.default_rng(seed)
     n = 1000
-    acc = np.tile([0.0, 0.0, 1.0], (n, 1)) + rng.normal(0, 0.003, (n, 3))
-    gyr = rng.normal(0, 0.5, (n, 3))
-    gyr[400:600] += 60.0  # moving
-    acc[400:600, 0] += 0.2 * np.sin(np.arange(200) / 5.0)
-    mk = lambda: StillDetector(rate_hz=100.0, smooth_s=0.2, gyr_dps=10.0, acc_g=0.03)  # noqa: E731
+    acc = np.tile([0.0, 0.0, 1.0], (2, n, 1)) + rng.normal(0, 0.003, (2, n, 3))
+    gyr = np.abs(rng.normal(0, 0.5, (2, n)))
+    gyr[0, 400:600] += 60.0  # sensor 0 turns
+    gyr[1] = np.nan  # sensor 1 has no gyroscope
+    acc[1, 400:600, 0] += 0.2 * np.sin(np.arange(200) / 5.0)  # sensor 1 shakes
+    mk = lambda: GridStill(2, grid_hz=100.0, smooth_s=0.2, gyr_dps=10.0, acc_g=0.03)  # noqa: E731
     whole = mk().update(acc, gyr)
-    assert whole[100:400].all() and not whole[420:600].any() and whole[800:].all()
+    for s in range(2):
+        assert whole[s, 100:400].all() and not whole[s, 420:600].any() and whole[s, 800:].all()
     det = mk()
-    parts = np.concatenate([det.update(acc[s], gyr[s]) for s in _chunks(n, rng)])
+    parts = np.concatenate([det.update(acc[:, s], gyr[:, s]) for s in _chunks(n, rng)], axis=1)
     assert np.array_equal(parts, whole), f"seed {seed}"
 
 
