@@ -47,7 +47,7 @@ def run_pipeline(
             raise InputError(session.source, f"sensor {name!r} has {st.samples} sample(s)")
         specs[name] = SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
     try:
-        pipe = StreamingPipeline(config, sensors=specs, record=True)
+        pipe = StreamingPipeline(config, sensors=specs, record=True, hold_laggards=False)
     except ValueError as exc:
         raise InputError(session.source, str(exc)) from exc
     used = [session.sensors[n] for n in pipe.layout.sensors]

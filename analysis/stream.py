@@ -69,7 +69,11 @@ class StreamingPipeline:
         *,
         sensors: dict[str, SensorSpec],
         record: bool = False,
+        hold_laggards: bool = True,
     ) -> None:
+        """``record`` keeps the grid angles for offline review. ``hold_laggards`` lets a
+        sensor that falls more than ``max_lag_s`` behind be held at its last value so the
+        others keep flowing (live); offline review turns it off, as every sample is there."""
         self.config = c = config or PipelineConfig()
         self.layout: AngleLayout = layout_for(list(sensors))
         self.specs = sensors
@@ -83,7 +87,8 @@ class StreamingPipeline:
             gyr_dps=c.still_gyr_dps,
             acc_g=c.still_acc_g,
         )
-        self.grid = GridResampler(len(names), 7, grid_hz=c.grid_hz, max_lag_s=c.max_lag_s)
+        self._max_lag_s = c.max_lag_s if hold_laggards else math.inf
+        self.grid = GridResampler(len(names), 7, grid_hz=c.grid_hz, max_lag_s=self._max_lag_s)
         self.neutral = NeutralFinder(
             len(names),
             grid_hz=c.grid_hz,
@@ -133,7 +138,7 @@ class StreamingPipeline:
         self._last_raw[sensor] = float(time_s[-1])
         self.samples[sensor] += len(time_s)
         lo = min(self._last_raw.values())
-        if lo >= self._next_t or max(self._last_raw.values()) - lo > self.config.max_lag_s:
+        if lo >= self._next_t or max(self._last_raw.values()) - lo > self._max_lag_s:
             return self._run()
         return []
 

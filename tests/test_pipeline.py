@@ -229,3 +229,16 @@ def test_memory_stays_bounded_in_a_long_stream() -> None:
     assert h._buf.shape[1] <= 4 * (h.capacity + 256)
     assert all(len(b) <= 2 for b in pipe.grid._t)  # raw buffers are drained
     assert len(pipe.reps) >= 70
+
+
+def test_review_does_not_depend_on_its_block_size() -> None:
+    from analysis.review import run_pipeline
+
+    s, _ = make_session(seed=1011, lead_s=0.3, reps=3, rates=(200.0, 50.0, 100.0))
+    a = run_pipeline(s, PipelineConfig(), block_s=1e9).reps
+    b = run_pipeline(s, PipelineConfig(), block_s=3.3).reps  # sensors pushed 3.3 s apart
+    assert len(a) == len(b) == 3
+    for x, y in zip(a, b, strict=True):
+        assert x.flags == y.flags
+        for f in ("start_s", "bottom_s", "end_s", "lumbar_onset_s", "lumbar_min_deg"):
+            assert getattr(x, f) == pytest.approx(getattr(y, f), abs=1e-9)
