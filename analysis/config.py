@@ -70,6 +70,15 @@ class PipelineConfig:
     lumbar_departure_deg: float = 3.0
     """Sustained deviation that counts as a real departure (and the live alert threshold)."""
     onset_lookback_s: float = 3.0
+    onset_model: str = "minjerk"
+    """How a finished rep's onsets are refined. ``"minjerk"``: the rise of each angle from 5 %
+    to 20 % of its excursion is extrapolated back to its start with the minimum-jerk profile
+    of smooth voluntary movement (Flash & Hogan 1985), so a 10° lumbar movement and a 60° hip
+    movement that start together get the same onset. ``"threshold"``: the onset is where the
+    angle left the ``onset_noise_deg`` band, which lags more the smaller the movement. Live
+    alerts always use the threshold onsets (the excursion is not known yet)."""
+    onset_lo_frac: float = 0.05
+    onset_hi_frac: float = 0.2
 
     # --- flags ------------------------------------------------------------
     lumbar_first_lead_ms: float = 100.0

@@ -50,3 +50,46 @@ def onset(
         on = backtrack(x, base, cross, noise)
         return on, base
     return on, ref
+
+
+_TAU = np.linspace(0.0, 0.5, 5001)
+_FRAC = 10 * _TAU**3 - 15 * _TAU**4 + 6 * _TAU**5
+
+
+def _level_time(d: np.ndarray, i: int, level: float) -> float:
+    """Fractional index between samples ``i`` and ``i + 1`` where ``d`` crosses ``level``."""
+    d0, d1 = d[i], d[i + 1]
+    return i + (float(np.clip((level - d0) / (d1 - d0), 0.0, 1.0)) if d1 != d0 else 0.0)
+
+
+def minjerk_onset(d: np.ndarray, *, lo_frac: float, hi_frac: float, noise: float) -> float | None:
+    """Start of a departure, extrapolated assuming a minimum-jerk rise.
+
+    ``d`` is the deviation from baseline in the departure direction, from a quiet sample
+    through the deepest point of the movement. The times where ``d`` rises through
+    ``lo_frac`` and ``hi_frac`` of its excursion are measured, and the minimum-jerk
+    profile (Flash & Hogan 1985) says how far before the lower one the movement began;
+    the answer does not depend on the range of motion, unlike a fixed-threshold onset.
+    Returns a fractional index into ``d``, or None if the excursion is too small.
+    """
+    if len(d) < 3:
+        return None
+    ex = float(np.nanmax(d))
+    lo = max(lo_frac * ex, noise)
+    hi = hi_frac * ex
+    if ex <= 0 or hi < 1.5 * lo:
+        return None
+    peak = int(np.nanargmax(d))
+    below = np.flatnonzero(d[:peak] < hi)  # the last rise through ``hi`` before the peak
+    if not len(below):
+        return None
+    i_hi = int(below[-1]) + 1
+    quiet = np.flatnonzero(d[:i_hi] <= lo)
+    if not len(quiet):
+        return None
+    t_lo = _level_time(d, int(quiet[-1]), lo)
+    t_hi = _level_time(d, i_hi - 1, hi)
+    tau_lo, tau_hi = np.interp([lo / ex, hi / ex], _FRAC, _TAU)
+    if tau_hi <= tau_lo:
+        return None
+    return float(t_lo - tau_lo / (tau_hi - tau_lo) * (t_hi - t_lo))

@@ -28,7 +28,7 @@ import numpy as np
 from analysis.config import PipelineConfig
 from analysis.flags import FlagInputs, rep_flags
 from analysis.history import History
-from analysis.onsets import first_crossing, onset
+from analysis.onsets import first_crossing, minjerk_onset, onset
 from analysis.reps import RepDetector, RepEvent
 from analysis.results import LiveEvent, RepResult
 
@@ -295,6 +295,8 @@ class RepTracker:
             end_k = rep.exit_k + int(np.argmax(r_after <= lowest + SETTLE_DEG))
         else:
             end_k = rep.exit_k
+        if self.c.onset_model == "minjerk":
+            self._refine_onsets(rep)
         start_k = w.onset_k.get("r", float(rep.enter_k))
         res = self._result(rep, start_k, end_k)
         self.results.append(res)
@@ -302,6 +304,25 @@ class RepTracker:
         for f in late:
             out.append(LiveEvent("alert", self._t(k), rep.index, f, MESSAGES[f]))
         out.append(LiveEvent("rep_end", self._t(k), rep.index, rep=res))
+
+    def _refine_onsets(self, rep: _Rep) -> None:
+        """Minimum-jerk onsets once the rep's excursions are known (see ``onset_model``)."""
+        w = rep.watch
+        for n, c in w.cross.items():
+            lo = max(w.start_k, c - self.lookback_n)
+            hi = max(rep.peak_k, c) + 1
+            x = self.hist.get(n, lo, hi)
+            base = w.base[n]
+            direction = 1.0 if x[c - lo] >= base else -1.0
+            on = minjerk_onset(
+                direction * (x - base),
+                lo_frac=self.c.onset_lo_frac,
+                hi_frac=self.c.onset_hi_frac,
+                noise=self.c.onset_noise_deg,
+            )
+            if on is not None and np.isfinite(on):
+                # never later than the threshold onset, never before the lookback window
+                w.onset_k[n] = min(w.onset_k[n], max(lo + on, float(lo)))
 
     def _result(self, rep: _Rep, start_k: float, end_k: int) -> RepResult:
         w = rep.watch
@@ -315,7 +336,9 @@ class RepTracker:
         lmin = float(np.nanmin(lum) - base_l) if lum is not None and len(lum) else None
         h_on = w.onset_k.get("hip") if self.has.get("hip") else None
         l_on = w.onset_k.get("lumbar") if self.has.get("lumbar") else None
-        lead = (h_on - l_on) / self.hz * 1000.0 if h_on is not None and l_on is not None else None
+        lead = (
+            float(h_on - l_on) / self.hz * 1000.0 if h_on is not None and l_on is not None else None
+        )
         thigh_bottom = (
             self.hist.at("thigh", rep.peak_k) - w.ref.get("thigh", np.nan)
             if self.has.get("thigh")

@@ -310,3 +310,17 @@ def test_neutral_not_found_names_the_restless_sensor() -> None:
     nf.update(np.arange(n) / 100.0, up, still)
     assert not nf.found
     assert nf.sensor_best_run[0] == n and nf.sensor_best_run[1] < 200
+
+
+def test_minjerk_onset_is_range_independent() -> None:
+    from analysis.onsets import minjerk_onset
+
+    k = np.arange(400, dtype=float)
+    for amp, dur in ((60.0, 150.0), (8.0, 150.0), (15.0, 90.0)):
+        tau = np.clip((k - 100.0) / dur, 0, 1)
+        x = amp * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+        on = minjerk_onset(x, lo_frac=0.05, hi_frac=0.2, noise=0.3)
+        assert on == pytest.approx(100.0, abs=0.3), (amp, dur)
+        # the plain threshold onset lags more for the smaller movement
+        assert backtrack(x, 0.0, first_crossing(x, 3.0), 0.5) > 105
+    assert minjerk_onset(np.full(50, 0.1), lo_frac=0.05, hi_frac=0.2, noise=0.3) is None
