@@ -84,6 +84,10 @@ class PipelineConfig:
     lumbar_first_lead_ms: float = 100.0
     """Back moving >100 ms before the hips is visible on video and coachable; shorter leads are
     within the timing noise of two skin-mounted sensors."""
+    live_hip_margin_ms: float = 150.0
+    """Live alert without waiting for the hip: once the lumbar has departed and the hip is
+    still inside its noise band this long after (lumbar onset + lead threshold). A hip that
+    has not left its 0.5° band can have started at most ~0.1 × its movement time earlier."""
     lumbar_first_min_deg: float = 3.0
     """...and the back must really move (a few degrees), not just twitch."""
     lumbar_flexion_deg: float = 20.0

@@ -28,7 +28,7 @@ import numpy as np
 from analysis.config import PipelineConfig
 from analysis.flags import FlagInputs, rep_flags
 from analysis.history import History
-from analysis.onsets import first_crossing, minjerk_onset, onset
+from analysis.onsets import cubic_onset, first_crossing, minjerk_onset, onset
 from analysis.reps import RepDetector, RepEvent
 from analysis.results import LiveEvent, RepResult
 
@@ -55,6 +55,9 @@ class _Watch:
     cross: dict[str, int] = field(default_factory=dict)
     onset_k: dict[str, float] = field(default_factory=dict)
     base: dict[str, float] = field(default_factory=dict)
+    live_on: dict[str, float] = field(default_factory=dict)
+    hip_moved_k: int = -1
+    hip_scanned_to: int = -1
     lf_decided: bool = False
     lf_alert_k: int = -1
 
@@ -86,6 +89,7 @@ class RepTracker:
         self.hist = History(SIGNALS, capacity=cap)
         self.quiet_n = max(1, round(config.quiet_s * self.hz))
         self.lead_n = config.lumbar_first_lead_ms / 1000.0 * self.hz
+        self.margin_n = config.live_hip_margin_ms / 1000.0 * self.hz
         self.lookback_n = round(config.onset_lookback_s * self.hz)
         self.settle_n = round(SETTLE_S * self.hz)
         self.watch: _Watch | None = None
@@ -225,19 +229,47 @@ class RepTracker:
                 w.cross[n] = c
                 w.onset_k[n] = lo + on
                 w.base[n] = base
+                if n == "lumbar":
+                    w.live_on[n] = self._live_onset(n, w, lo, c) or w.onset_k[n]
+        if self.has.get("hip") and w.hip_moved_k < 0:
+            self._scan_hip_moved(w, b)
         self._lumbar_first_live(w, a, b, out)
+
+    def _live_onset(self, n: str, w: _Watch, lo: int, c: int) -> float | None:
+        x = self.hist.get(n, lo, c + 1)
+        base = w.base.get(n, w.ref[n])
+        d = (x - base) * (1.0 if x[-1] >= base else -1.0)
+        noise = self.c.onset_noise_deg
+        on = cubic_onset(d, lo=noise, hi=2.0 * noise)
+        return None if on is None else lo + max(on, 0.0)
+
+    def _scan_hip_moved(self, w: _Watch, b: int) -> None:
+        """First sample where the hip left ``2 × onset_noise_deg`` (its live onset is
+        extrapolated from there)."""
+        a = max(w.hip_scanned_to, w.rmin_k)
+        if b <= a:
+            return
+        x = self.hist.get("hip", a, b)
+        i = first_crossing(x - w.ref["hip"], 2.0 * self.c.onset_noise_deg)
+        w.hip_scanned_to = b
+        if i >= 0:
+            c = a + i
+            w.hip_moved_k = c
+            lo = max(w.start_k, c - self.lookback_n)
+            w.live_on["hip"] = self._live_onset("hip", w, lo, c) or float(c)
 
     def _dep(self, n: str) -> float:
         return self.c.lumbar_departure_deg if n == "lumbar" else self.c.hip_departure_deg
 
     def _lumbar_first_live(self, w: _Watch, a: int, b: int, out: list[LiveEvent]) -> None:
+        """Live lumbar-first decision (see the module docstring)."""
         if w.lf_decided or "lumbar" not in w.cross or not self.has.get("hip"):
             return
-        l_on = w.onset_k["lumbar"]
-        c_h = w.cross.get("hip", b)
-        # hip still inside its noise band once the lead is past the threshold -> certain
-        lo = max(a, w.cross["lumbar"], int(np.ceil(l_on + self.lead_n)))
-        hi = min(b, c_h)
+        l_on = w.live_on["lumbar"]
+        moved = w.hip_moved_k if w.hip_moved_k >= 0 else b
+        # the hip is still inside its noise band well after the lead threshold: certain
+        deadline = max(w.cross["lumbar"], int(np.ceil(l_on + self.lead_n + self.margin_n)))
+        lo, hi = max(a, deadline), min(b, moved)
         if lo < hi:
             hip = self.hist.get("hip", lo, hi)
             quiet = np.abs(hip - w.ref["hip"]) <= self.c.onset_noise_deg
@@ -246,10 +278,10 @@ class RepTracker:
                 w.lf_decided = True
                 self._alert_lf(w, lo + i, out)
                 return
-        if c_h < b:  # the hip departed: decide from the onsets
+        if moved < b:  # the hip has moved: decide from the two live onsets
             w.lf_decided = True
-            if w.onset_k["hip"] - l_on > self.lead_n:
-                self._alert_lf(w, max(c_h, w.cross["lumbar"]), out)
+            if w.live_on["hip"] - l_on > self.lead_n:
+                self._alert_lf(w, max(moved, w.cross["lumbar"]), out)
 
     def _alert_lf(self, w: _Watch, k: int, out: list[LiveEvent]) -> None:
         w.lf_alert_k = k
