@@ -6,11 +6,11 @@ import sys
 
 sys.path.insert(0, sys.argv[1])
 
-import binascii  # noqa: E402
+import binascii
 
-import hfcmd  # noqa: E402
-import hfproto  # noqa: E402
-from hfcore import SensorCore  # noqa: E402
+import hfcmd
+import hfproto
+from hfcore import SensorCore
 
 
 def hx(b):
