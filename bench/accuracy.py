@@ -1,0 +1,261 @@
+"""Accuracy of the analysis pipeline against simulator ground truth.
+
+Runs simulated sessions (seeds 5000 and up; tests use 1000-1099, never these) across
+exercises, faults, sample rates and mountings, through the offline review and through
+the live pipeline (packets of 10 samples interleaved by time), and prints:
+
+- hip and lumbar angle RMSE (°) vs truth, after the neutral is set, on the truth grid;
+- rep recall and precision (a found rep matches a true rep when their spans overlap);
+- lumbar_first sensitivity and specificity; rounding / arching detection rates;
+- lumbar-lead error (ms; median and p95 of the absolute error);
+- live alert latency: from the TRUE lumbar angle crossing the alert threshold to the live
+  ``lumbar_first`` alert (median, p95), and the share of lumbar-first reps alerted before
+  the true bottom;
+- the BROAD inclination RMSE of the orientation stage (``bench/broad.py``), if present.
+
+Run: ``.venv/bin/python bench/accuracy.py`` (a few minutes on one core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from analysis.config import PipelineConfig
+from analysis.results import LiveEvent, RepResult
+from analysis.review import review_session
+from analysis.session import Session
+from analysis.stream import SensorSpec, StreamingPipeline
+
+EXERCISES = ("hinge", "rdl", "deadlift", "swing", "row", "good_morning")
+FIRST_SEED = 5000
+
+
+@dataclass
+class Tally:
+    hip_sq: list[float] = field(default_factory=list)
+    lum_sq: list[float] = field(default_factory=list)
+    true_reps: int = 0
+    found_reps: int = 0
+    matched: int = 0
+    lf: list[tuple[bool, bool]] = field(default_factory=list)  # (truth, flagged)
+    faults: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
+    lead_err_ms: list[float] = field(default_factory=list)
+    latency_ms: list[float] = field(default_factory=list)
+    before_bottom: list[bool] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def scenarios(n: int) -> list[dict[str, Any]]:
+    """Session settings, cycling exercises, faults, rates and mountings."""
+    fault_sets: list[dict[str, int]] = [
+        {"lumbar_first": 3},
+        {},
+        {"lumbar_first": 2, "lumbar_flexion": 2},
+        {"lumbar_extension": 2},
+        {"lumbar_first": 4},
+    ]
+    rates: list[Any] = [100.0, 200.0, 50.0, 100.0, 200.0]
+    out = []
+    for i in range(n):
+        ex = EXERCISES[i % len(EXERCISES)]
+        faults = dict(fault_sets[(i // len(EXERCISES)) % len(fault_sets)])
+        if ex == "row":
+            faults = {k: v for k, v in faults.items() if k != "lumbar_first"}
+            if i % 2:
+                faults["torso_drift"] = 1
+        out.append(
+            {
+                "exercise": ex,
+                "reps": 6 if ex != "row" else 1,
+                "faults": faults,
+                "seed": FIRST_SEED + i,
+                "rate_hz": rates[i % len(rates)],
+                "mounting": "random" if i % 3 == 0 else None,
+            }
+        )
+    return out
+
+
+def simulate(sc: dict[str, Any]) -> Any:
+    from analysis.sim import SimConfig, simulate
+
+    kw = {k: v for k, v in sc.items() if v is not None}
+    try:
+        return simulate(SimConfig(**kw))
+    except TypeError:
+        kw.pop("mounting", None)
+        return simulate(SimConfig(**kw))
+
+
+def _rep_span(r: Any) -> tuple[float, float, float]:
+    def get(*names: str) -> float:
+        for n in names:
+            if hasattr(r, n):
+                return float(getattr(r, n))
+        raise AttributeError(names)
+
+    return get("start_s", "start"), get("bottom_s", "bottom"), get("end_s", "end")
+
+
+def _faults(r: Any) -> set[str]:
+    f = getattr(r, "faults", ())
+    if isinstance(f, dict):
+        return {k for k, v in f.items() if v}
+    return set(f)
+
+
+def match_reps(truth: list[Any], found: list[RepResult]) -> list[tuple[Any, RepResult | None]]:
+    """One-to-one matching by largest time overlap."""
+    pairs: list[tuple[float, int, int]] = []
+    for i, t in enumerate(truth):
+        ts, _, te = _rep_span(t)
+        for j, f in enumerate(found):
+            ov = min(te, f.end_s) - max(ts, f.start_s)
+            if ov > 0:
+                pairs.append((ov, i, j))
+    pairs.sort(reverse=True)
+    used_t: set[int] = set()
+    used_f: set[int] = set()
+    match: dict[int, int] = {}
+    for _, i, j in pairs:
+        if i not in used_t and j not in used_f:
+            used_t.add(i)
+            used_f.add(j)
+            match[i] = j
+    return [(t, found[match[i]] if i in match else None) for i, t in enumerate(truth)]
+
+
+def live_events(session: Session, cfg: PipelineConfig, chunk: int = 10) -> list[LiveEvent]:
+    specs = {
+        n: SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
+        for n, st in session.sensors.items()
+    }
+    pipe = StreamingPipeline(cfg, sensors=specs)
+    packets = []
+    for n, st in session.sensors.items():
+        for i in range(0, st.samples, chunk):
+            j = min(st.samples, i + chunk)
+            packets.append((float(st.time_s[j - 1]), n, i, j))
+    packets.sort()
+    events: list[LiveEvent] = []
+    for _, n, i, j in packets:
+        st = session.sensors[n]
+        gyr = None if st.gyr_dps is None else st.gyr_dps[i:j]
+        events += pipe.push(n, st.time_s[i:j], st.acc_g[i:j], gyr)
+    return events + pipe.finish()
+
+
+def true_crossing(truth_angles: Any, rep: Any, threshold_deg: float) -> float | None:
+    """When the TRUE lumbar angle first departs ``threshold_deg`` from its value at the
+    true lumbar onset (either direction), between that onset and the true bottom."""
+    on = getattr(rep, "lumbar_onset_s", None)
+    if on is None:
+        return None
+    _, bottom, _ = _rep_span(rep)
+    t = np.asarray(truth_angles.time_s)
+    lum = np.asarray(truth_angles.lumbar_deg)
+    base = float(np.interp(on, t, lum))
+    sel = (t >= on) & (t <= bottom + 0.5)
+    hit = np.flatnonzero(np.abs(lum[sel] - base) > threshold_deg)
+    return float(t[sel][hit[0]]) if len(hit) else None
+
+
+def evaluate(sc: dict[str, Any], tally: Tally) -> None:
+    sim = simulate(sc)
+    cfg = PipelineConfig.for_exercise(sc["exercise"])
+    rv = review_session(sim.session, config=cfg)
+    ta = sim.angles
+    t = np.asarray(ta.time_s)
+    if rv.angles.hip_deg is not None:
+        est = np.interp(t, rv.angles.time_s, rv.angles.hip_deg, left=np.nan, right=np.nan)
+        ok = np.isfinite(est)
+        tally.hip_sq += list((est[ok] - np.asarray(ta.hip_deg)[ok]) ** 2)
+    if rv.angles.lumbar_deg is not None:
+        est = np.interp(t, rv.angles.time_s, rv.angles.lumbar_deg, left=np.nan, right=np.nan)
+        ok = np.isfinite(est)
+        tally.lum_sq += list((est[ok] - np.asarray(ta.lumbar_deg)[ok]) ** 2)
+    truth = list(sim.reps)
+    tally.true_reps += len(truth)
+    tally.found_reps += len(rv.reps)
+    pairs = match_reps(truth, rv.reps)
+    events = live_events(sim.session, cfg)
+    lf_alerts = [e for e in events if e.kind == "alert" and e.flag == "lumbar_first"]
+    for tr, fr in pairs:
+        faults = _faults(tr)
+        if fr is None:
+            where = f"seed {sc['seed']} {sc['exercise']}"
+            tally.notes.append(f"{where}: missed rep at {_rep_span(tr)[0]:.2f} s")
+            continue
+        tally.matched += 1
+        tally.lf.append(("lumbar_first" in faults, "lumbar_first" in fr.flags))
+        for f in ("lumbar_flexion", "lumbar_extension", "knee_dominant", "torso_drift"):
+            if f in faults:
+                tally.faults[f].append(f in fr.flags)
+            else:
+                tally.faults[f + " (false)"].append(f in fr.flags)
+        lead_true = getattr(tr, "lumbar_lead_ms", None)
+        if lead_true is not None and fr.lumbar_lead_ms is not None:
+            tally.lead_err_ms.append(abs(fr.lumbar_lead_ms - float(lead_true)))
+        if "lumbar_first" in faults:
+            start, bottom, end = _rep_span(tr)
+            mine = [a for a in lf_alerts if start - 1.0 <= a.time_s <= end]
+            cross = true_crossing(ta, tr, cfg.lumbar_departure_deg)
+            if mine and cross is not None:
+                tally.latency_ms.append((mine[0].time_s - cross) * 1000.0)
+            tally.before_bottom.append(bool(mine) and mine[0].time_s < bottom)
+
+
+def pct(x: list[float], q: float) -> float:
+    return float(np.percentile(x, q)) if x else float("nan")
+
+
+def rate(flags: list[bool]) -> str:
+    return f"{np.mean(flags):.3f} ({sum(flags)}/{len(flags)})" if flags else "n/a"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="pipeline accuracy vs simulator truth")
+    ap.add_argument("--sessions", type=int, default=42)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    tally = Tally()
+    for sc in scenarios(args.sessions):
+        evaluate(sc, tally)
+    lf_t = [f for t, f in tally.lf if t]
+    lf_n = [not f for t, f in tally.lf if not t]
+    last = FIRST_SEED + args.sessions - 1
+    print(f"{args.sessions} simulated sessions (seeds {FIRST_SEED}..{last})")
+    print(f"hip angle RMSE:     {np.sqrt(np.mean(tally.hip_sq)):.2f} deg")
+    print(f"lumbar angle RMSE:  {np.sqrt(np.mean(tally.lum_sq)):.2f} deg")
+    m = tally.matched
+    print(f"rep recall:         {m / max(tally.true_reps, 1):.3f} ({m}/{tally.true_reps})")
+    print(f"rep precision:      {m / max(tally.found_reps, 1):.3f} ({m}/{tally.found_reps})")
+    print(f"lumbar_first sensitivity: {rate(lf_t)}")
+    print(f"lumbar_first specificity: {rate(lf_n)}")
+    for f, v in sorted(tally.faults.items()):
+        what = "false-alarm rate" if f.endswith("(false)") else "detection rate"
+        print(f"{f} {what}: {rate(v)}")
+    e = tally.lead_err_ms
+    print(f"lumbar-lead abs error: median {pct(e, 50):.0f} ms, p95 {pct(e, 95):.0f} ms, n={len(e)}")
+    la = tally.latency_ms
+    print(f"live alert latency: median {pct(la, 50):.0f} ms, p95 {pct(la, 95):.0f} ms, n={len(la)}")
+    print(f"lumbar-first reps alerted before the bottom: {rate(tally.before_bottom)}")
+    try:
+        from bench.broad import broad_inclination_rmse  # type: ignore[import-not-found]
+    except ImportError:
+        print("BROAD inclination RMSE: bench/broad.py not present")
+    else:
+        print(f"BROAD inclination RMSE: {broad_inclination_rmse()}")
+    for n in tally.notes[:20]:
+        print("  note:", n)
+    print(f"({time.perf_counter() - t0:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

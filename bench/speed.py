@@ -1,0 +1,187 @@
+"""Speed and memory of the analysis pipeline.
+
+1. Streaming throughput (× real time, one core): a 3-sensor 200 Hz session pushed in
+   packets of ``--chunk`` samples per sensor, interleaved by time as a radio delivers them.
+2. Offline review of a 60-minute 3-sensor 200 Hz session from CSV: parse time (the
+   project's ``read_session_csv`` if present), review time, peak memory (tracemalloc for
+   Python allocations, ru_maxrss for the process), against a bare pyarrow CSV parse of
+   the same file as the floor.
+
+Run: ``.venv/bin/python bench/speed.py`` (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from analysis.review import review_session
+from analysis.session import SensorStream, Session
+from analysis.stream import SensorSpec, StreamingPipeline
+
+
+def make_session(minutes: float, rate_hz: float, seed: int) -> Session:
+    """A long session from the project's lifter simulator (hinge sets with rests)."""
+    from analysis.sim import SimConfig, simulate
+
+    reps = max(1, int(minutes * 60 / 6))
+    res = simulate(SimConfig(exercise="hinge", reps=reps, seed=seed, rate_hz=rate_hz))
+    return res.session
+
+
+def loop_to(session: Session, minutes: float) -> Session:
+    """Repeat a session end to end until it lasts ``minutes`` (times stay increasing)."""
+    out = {}
+    for name, st in session.sensors.items():
+        span = float(st.time_s[-1] - st.time_s[0]) + 1.0 / st.rate_hz
+        laps = int(np.ceil(minutes * 60 / span))
+        t = np.concatenate([st.time_s + i * span for i in range(laps)])
+        keep = t < minutes * 60
+        acc = np.concatenate([st.acc_g] * laps)[keep]
+        gyr = None if st.gyr_dps is None else np.concatenate([st.gyr_dps] * laps)[keep]
+        out[name] = SensorStream(name, t[keep], acc, gyr)
+    return Session(out, source=session.source, meta=session.meta)
+
+
+def write_csv(session: Session, path: Path) -> int:
+    """Write the DOMAIN.md session CSV (rows in time order); returns the row count."""
+    parts = []
+    for name, st in session.sensors.items():
+        parts.append((st.time_s, np.full(st.samples, name, dtype=object), st.acc_g, st.gyr_dps))
+    t = np.concatenate([p[0] for p in parts])
+    order = np.argsort(t, kind="stable")
+    names = np.concatenate([p[1] for p in parts])[order]
+    acc = np.concatenate([p[2] for p in parts])[order]
+    gyr = np.concatenate([p[3] for p in parts])[order]
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.table(
+        {
+            "time_s": pa.array(np.round(t[order], 6)),
+            "sensor": pa.array(names.astype(str)),
+            "acc_x_g": acc[:, 0].round(5),
+            "acc_y_g": acc[:, 1].round(5),
+            "acc_z_g": acc[:, 2].round(5),
+            "gyr_x_dps": gyr[:, 0].round(3),
+            "gyr_y_dps": gyr[:, 1].round(3),
+            "gyr_z_dps": gyr[:, 2].round(3),
+        }
+    )
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="none"))
+    return len(t)
+
+
+def bare_parse(path: Path) -> float:
+    import pyarrow.csv as pacsv
+
+    t0 = time.perf_counter()
+    pacsv.read_csv(path)
+    return time.perf_counter() - t0
+
+
+def read_session(path: Path) -> Session:
+    try:
+        from analysis.session_csv import read_session_csv
+    except ImportError:
+        return _read_pyarrow(path)
+    return read_session_csv(path)
+
+
+def _read_pyarrow(path: Path) -> Session:
+    import pyarrow.csv as pacsv
+
+    tab = pacsv.read_csv(path)
+    sensor = np.asarray(tab["sensor"].to_numpy(zero_copy_only=False))
+    cols = {c: tab[c].to_numpy() for c in tab.column_names if c != "sensor"}
+    out = {}
+    for name in np.unique(sensor):
+        m = sensor == name
+        acc = np.column_stack([cols[f"acc_{a}_g"][m] for a in "xyz"])
+        gyr = np.column_stack([cols[f"gyr_{a}_dps"][m] for a in "xyz"])
+        out[str(name)] = SensorStream(str(name), cols["time_s"][m], acc, gyr)
+    return Session(out, source=str(path))
+
+
+def streaming_throughput(session: Session, chunk: int) -> tuple[float, float, int]:
+    specs = {n: SensorSpec(rate_hz=st.rate_hz, has_gyro=True) for n, st in session.sensors.items()}
+    pipe = StreamingPipeline(sensors=specs)
+    packets = []
+    for n, st in session.sensors.items():
+        for i in range(0, st.samples, chunk):
+            j = min(st.samples, i + chunk)
+            packets.append((float(st.time_s[j - 1]), n, i, j))
+    packets.sort()
+    sl = [
+        (
+            n,
+            session.sensors[n].time_s[i:j],
+            session.sensors[n].acc_g[i:j],
+            session.sensors[n].gyr_dps[i:j],
+        )
+        for _, n, i, j in packets
+    ]
+    t0 = time.perf_counter()
+    n_ev = 0
+    for n, t, a, g in sl:
+        n_ev += len(pipe.push(n, t, a, g))
+    n_ev += len(pipe.finish())
+    wall = time.perf_counter() - t0
+    span = max(float(st.time_s[-1]) for st in session.sensors.values())
+    return span / wall, wall, n_ev
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--stream-minutes", type=float, default=5.0)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--seed", type=int, default=7000)
+    args = ap.parse_args()
+
+    base = make_session(10.0, args.rate, args.seed)
+    short = loop_to(base, args.stream_minutes)
+    print(f"streaming, {args.stream_minutes:g} min, 3 sensors at {args.rate:g} Hz, one core:")
+    for chunk in (10, 25, 100):
+        x, wall, n_ev = streaming_throughput(short, chunk)
+        print(f"  packets of {chunk:3d} samples: {x:7.0f}x real time ({wall:.2f} s, {n_ev} events)")
+
+    session = loop_to(base, args.minutes)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.csv"
+        rows = write_csv(session, path)
+        mb = path.stat().st_size / 1e6
+        print(f"offline, {args.minutes:g} min session: {rows} rows, {mb:.0f} MB CSV")
+        floor = min(bare_parse(path) for _ in range(2))
+        print(f"  bare pyarrow CSV parse (floor): {floor:.2f} s")
+        t0 = time.perf_counter()
+        sess = read_session(path)
+        t_read = time.perf_counter() - t0
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        rv = review_session(sess)
+        t_rev = time.perf_counter() - t0
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        # a second, untraced run for the time without tracemalloc overhead
+        t0 = time.perf_counter()
+        review_session(sess)
+        t_rev2 = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  read_session_csv: {t_read:.2f} s")
+    print(
+        f"  review_session: {t_rev2:.2f} s ({t_rev:.2f} s under tracemalloc), {len(rv.reps)} reps"
+    )
+    print(f"  read + review: {t_read + t_rev2:.2f} s")
+    print(f"  peak Python memory in review (tracemalloc): {peak / 1e6:.0f} MB")
+    print(f"  process peak RSS (whole bench): {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
