@@ -38,11 +38,18 @@ def backtrack(x: np.ndarray, base: float, cross: int, noise: float) -> float:
 
 
 def onset(
-    x: np.ndarray, ref: float, cross: int, *, noise: float, quiet_n: int
+    x: np.ndarray, ref: float, cross: int, *, noise: float, quiet_n: int, floor: int = 0
 ) -> tuple[float, float]:
-    """Onset (fractional index into ``x``) and refined baseline for a departure at ``cross``."""
+    """Onset (fractional index into ``x``) and refined baseline for a departure at ``cross``.
+
+    The baseline window is the ``quiet_n`` samples before the first onset estimate, but not
+    before ``floor`` (the reference point, e.g. a swing's lock-out) when that still leaves
+    a few samples: back-to-back reps have no quiet stretch, only the turning point.
+    """
     on = backtrack(x, ref, cross, noise)
     a = max(0, int(on) - quiet_n)
+    if int(on) + 1 - floor >= 3:
+        a = max(a, floor)
     win = x[a : int(on) + 1]
     win = win[np.isfinite(win)]
     if len(win) >= 3:

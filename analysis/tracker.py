@@ -224,20 +224,26 @@ class RepTracker:
                 lo = max(w.start_k, c - self.lookback_n)
                 seg = self.hist.get(n, lo, c + 1)
                 on, base = onset(
-                    seg, w.ref[n], c - lo, noise=self.c.onset_noise_deg, quiet_n=self.quiet_n
+                    seg,
+                    w.ref[n],
+                    c - lo,
+                    noise=self.c.onset_noise_deg,
+                    quiet_n=self.quiet_n,
+                    # the rep signal's own turning point bounds its baseline window; the
+                    # lumbar may have moved before it, so it keeps the plain quiet window
+                    floor=max(w.rmin_k - lo, 0) if n != "lumbar" else 0,
                 )
                 w.cross[n] = c
                 w.onset_k[n] = lo + on
                 w.base[n] = base
                 if n == "lumbar":
-                    w.live_on[n] = self._live_onset(n, w, lo, c) or w.onset_k[n]
+                    w.live_on[n] = self._live_onset(n, base, lo, c) or w.onset_k[n]
         if self.has.get("hip") and w.hip_moved_k < 0:
             self._scan_hip_moved(w, b)
         self._lumbar_first_live(w, a, b, out)
 
-    def _live_onset(self, n: str, w: _Watch, lo: int, c: int) -> float | None:
+    def _live_onset(self, n: str, base: float, lo: int, c: int) -> float | None:
         x = self.hist.get(n, lo, c + 1)
-        base = w.base.get(n, w.ref[n])
         d = (x - base) * (1.0 if x[-1] >= base else -1.0)
         noise = self.c.onset_noise_deg
         on = cubic_onset(d, lo=noise, hi=2.0 * noise)
@@ -256,7 +262,7 @@ class RepTracker:
             c = a + i
             w.hip_moved_k = c
             lo = max(w.start_k, c - self.lookback_n)
-            w.live_on["hip"] = self._live_onset("hip", w, lo, c) or float(c)
+            w.live_on["hip"] = self._live_onset("hip", w.ref["hip"], lo, c) or float(c)
 
     def _dep(self, n: str) -> float:
         return self.c.lumbar_departure_deg if n == "lumbar" else self.c.hip_departure_deg
