@@ -191,8 +191,9 @@ async def test_peripheral_drop_fires_disconnected_callback_and_reconnect_works()
         assert not client.is_connected
         with pytest.raises(BleakError):
             await client.read_gatt_char(BATTERY_LEVEL)
+        impatient = BleakClient(sensor.address, timeout=0.1, backend=BumbleBleakClient, link=link)
         with pytest.raises(BleakDeviceNotFoundError):  # silent while "out of range"
-            await client.connect()
+            await impatient.connect()
         await asyncio.sleep(0.4)
         await client.connect()
         assert client.is_connected and sensor.stats.connections == 2

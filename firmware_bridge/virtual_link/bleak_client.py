@@ -106,10 +106,15 @@ class BumbleBleakClient(BaseBleakClient):
     async def connect(self, pair: bool, **kwargs: Any) -> None:
         if self._connection is not None:
             return
-        if self._link.find_advertiser(self.address) is None:
-            raise BleakDeviceNotFoundError(
-                self.address, f"Device with address {self.address} is not advertising"
-            )
+        # Like a host stack given an address: wait (up to the timeout) to hear the device.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout
+        while self._link.find_advertiser(self.address) is None:
+            if loop.time() >= deadline:
+                raise BleakDeviceNotFoundError(
+                    self.address, f"Device with address {self.address} was not found"
+                )
+            await asyncio.sleep(0.01)
         central = await self._link.central()
         try:
             async with self._link.connect_lock:
