@@ -48,7 +48,7 @@ class PipelineConfig:
     axis_establish_deg: float = 8.0
     """The axis is trusted once the segment has moved beyond this for ``axis_establish_s``."""
     axis_establish_s: float = 0.1
-    axis_update_s: float = 0.1
+    axis_update_s: float = 0.25
     """The axis estimate is refreshed on this grid cadence (the same in live and offline runs)."""
 
     # --- reps -----------------------------------------------------------

@@ -50,6 +50,8 @@ class AxisTilt:
         self.n_big = np.zeros(s)
         self.axis = np.full((s, 3), np.nan)
         """Current flexion axis per sensor in its own frame (NaN until trusted)."""
+        self._all_trusted = False
+        self._scale = np.degrees(self.signs)[:, None]
 
     @property
     def established(self) -> np.ndarray:
@@ -60,27 +62,32 @@ class AxisTilt:
         s, m, _ = up.shape
         if m == 0:
             return np.zeros((s, 0))
-        u = up / np.sqrt((up * up).sum(axis=2))[..., None]
+        # every formula below is invariant to |u| (atan2 of two terms scaling alike), and
+        # grid up vectors are interpolated unit vectors, so no normalisation is needed
+        u = up
         c = u0[..., _Y] * u[..., _Z] - u0[..., _Z] * u[..., _Y]  # u0 × u
         cosang = (u0 * u).sum(axis=2)
         sinang = np.sqrt((c * c).sum(axis=2))
         vote = sinang > self.sin_min  # NaN compares False
         big = sinang > self.sin_est
-        cw = c * vote[..., None]
-        cw[~vote] = 0.0  # NaN * False is NaN
+        cw = np.where(vote[..., None], c, 0.0)
         # refresh points inside this chunk: after local index j where (k0 + j + 1) % every == 0
         k0 = self._k
         self._k = k0 + m
         first_end = self.every - k0 % self.every - 1
         if first_end >= m:  # fast path: one axis for the whole chunk
-            ax = np.broadcast_to(self.axis[:, None, :], (s, m, 3))
             self._accumulate(cw, big)
+            ax = self.axis[:, None, :]
+            if self._all_trusted:
+                return np.arctan2((ax * c).sum(axis=2), cosang) * self._scale
+            ax = np.broadcast_to(ax, (s, m, 3))
         else:
             ax = self._refresh(cw, big, first_end, m)
+            self._all_trusted = bool(np.isfinite(self.axis).all())
         signed = np.arctan2((ax * c).sum(axis=2), cosang)
         unsigned = np.arctan2(sinang, cosang)
         ang = np.where(np.isfinite(ax[..., 0]), signed, unsigned)
-        return np.degrees(ang) * self.signs[:, None]
+        return ang * self._scale
 
     def _accumulate(self, cw: np.ndarray, big: np.ndarray) -> None:
         self.M = self.M + (cw[:, :, :, None] * cw[:, :, None, :]).sum(axis=1)
