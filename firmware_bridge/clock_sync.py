@@ -1,0 +1,263 @@
+"""Device clock -> host clock: offset and drift from one-way timing, bracketed from both sides.
+
+Three kinds of evidence, each one-sided:
+
+* **Notifications** (device -> host): a packet ready at device time ``d`` arrives at host
+  time ``h`` later than ``d`` really happened, by a delay that is always positive and jittery
+  (wait for the next connection event, 7.5-50 ms apart; retransmissions; host scheduling).
+  So ``offset = host - device <= h - d``: an **upper** bound.
+* **Time probes** (the profile's TIME_SYNC): the host notes ``h0`` just before writing; the
+  device stamps ``d`` when it handles the write, after ``h0``: ``offset >= h0 - d``, a
+  **lower** bound. The ack then arrives at ``h1``: ``offset <= h1 - d``, another upper bound.
+
+Each side is fitted with an envelope, not a regression: the line under (over) every point
+that is closest to them on average, i.e. the linear-programming estimator of Moon, Skelly &
+Towsley ("Estimation and removal of clock skew from network delay measurements", IEEE
+INFOCOM 1999), whose solution is the lower-hull edge above the points' mean. Causal and
+bounded: one extreme point per ``bin_s`` over the last ``window_s``.
+
+Why three: a device sends its batches on its own timer (every 50 ms at 200 Hz). If that
+period is a multiple of the connection interval, every packet meets the connection events
+at the same phase: the notification bound then sits up to a whole interval above the truth
+and its slope follows the connection events, not the device clock. Probes are written at
+random host times, so the lower bound closes in on the truth (to the host's write latency)
+as probes accumulate; and an ack leaves at the connection event after the write's, so its
+delay is nearly constant and the ack envelope gives the drift.
+
+Estimate: slope from the acks (else the notifications); offset the middle of the bracket
+[probe bound, notification bound], at most ``probe_latency_s`` above the probe bound (else
+the notification bound alone).
+:attr:`ClockSync.uncertainty_s` is the width of the bracket. Changes are slewed (at most
+``max_slew`` s per s of device time) so mapped sample times stay strictly increasing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+
+import numpy as np
+
+
+class _Envelope:
+    """Lower envelope (``upper=False``) or upper envelope of points ``(x, y)``, x increasing."""
+
+    def __init__(self, *, window_s: float, bin_s: float, upper: bool) -> None:
+        self.bin_s = bin_s
+        self.sign = -1.0 if upper else 1.0
+        self.bins: deque[tuple[float, float]] = deque(maxlen=max(2, round(window_s / bin_s)))
+        self.k: int | None = None
+        self.cur: tuple[float, float] | None = None
+        self.line: tuple[float, float, float] | None = None  # (a, b, xm): y = a + b (x - xm)
+
+    def points(self) -> list[tuple[float, float]]:
+        return [*self.bins, *([self.cur] if self.cur is not None else [])]
+
+    def add(self, x: float, y: float) -> bool:
+        """Add a point; True if the kept extreme points changed."""
+        y = self.sign * y
+        k = math.floor(x / self.bin_s)
+        if self.k is None or k > self.k:
+            if self.cur is not None:
+                self.bins.append(self.cur)
+            self.k, self.cur = k, (x, y)
+            return True
+        if k == self.k and self.cur is not None and y < self.cur[1]:
+            self.cur = (x, y)
+            return True
+        return False  # older than the current bin: too late to matter
+
+    def fit(self, *, drift_min_span_s: float, max_slope: float) -> None:
+        pts = self.points()
+        if not pts:
+            return
+        xs = np.array([p[0] for p in pts])
+        ys = np.array([p[1] for p in pts])
+        xm = float(xs.mean())
+        b = 0.0
+        if xs[-1] - xs[0] >= drift_min_span_s:
+            b = min(max(_lower_hull_slope(xs, ys, xm), -max_slope), max_slope)
+        a = float(np.min(ys - b * (xs - xm)))  # under every point
+        self.line = (self.sign * a, self.sign * b, xm)
+
+    @property
+    def span_s(self) -> float:
+        pts = self.points()
+        return pts[-1][0] - pts[0][0] if len(pts) > 1 else 0.0
+
+    @property
+    def slope(self) -> float:
+        return 0.0 if self.line is None else self.line[1]
+
+    def value(self, x: float) -> float | None:
+        if self.line is None:
+            return None
+        a, b, xm = self.line
+        return a + b * (x - xm)
+
+    def value_with_slope(self, x: float, slope: float) -> float | None:
+        """The envelope at ``x`` for a given slope (its most extreme point decides)."""
+        pts = self.points()
+        if not pts:
+            return None
+        s = self.sign * slope
+        return self.sign * min(py - s * (px - x) for px, py in pts)
+
+
+class ClockSync:
+    """Estimate ``offset(d) = host - device`` as a line in device time.
+
+    Feed :meth:`observe` once per notification and :meth:`observe_probe` per time probe;
+    map sample times with :meth:`to_host_s`. Device times are unwrapped integers in µs.
+    Until ``drift_min_span_s`` of device time is covered only an offset is fitted.
+    """
+
+    def __init__(
+        self,
+        *,
+        window_s: float = 30.0,
+        bin_s: float = 0.25,
+        probe_window_s: float = 30.0,
+        drift_min_span_s: float = 4.0,
+        max_drift_ppm: float = 1000.0,
+        max_slew: float = 0.02,
+        probe_latency_s: float = 0.001,
+    ) -> None:
+        """``probe_latency_s``: typical delay from noting the host clock to the write
+        reaching the air (host stack); added to the probe bound when the bracket is wide."""
+        if not 0 < bin_s < min(window_s, probe_window_s):
+            raise ValueError("need 0 < bin_s < window_s")
+        if not 0 < max_slew < 1:
+            raise ValueError("max_slew must be in (0, 1) to keep mapped times increasing")
+        self.window_s = window_s
+        self.bin_s = bin_s
+        self.probe_window_s = probe_window_s
+        self.drift_min_span_s = drift_min_span_s
+        self.max_drift = max_drift_ppm * 1e-6
+        self.max_slew = max_slew
+        self.probe_latency_s = probe_latency_s
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything (the device rebooted, or it is another device)."""
+        self._dev0_us: int | None = None
+        self._notif = _Envelope(window_s=self.window_s, bin_s=self.bin_s, upper=False)
+        self._ack = _Envelope(window_s=self.probe_window_s, bin_s=self.bin_s, upper=False)
+        self._probe = _Envelope(window_s=self.probe_window_s, bin_s=self.bin_s, upper=True)
+        self._x_app: float | None = None
+        self._o_app = 0.0
+        self._b_app = 0.0
+        self.observations = 0
+        self.probes = 0
+
+    # ------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self._x_app is not None
+
+    @property
+    def drift_ppm(self) -> float:
+        """Slope of host - device in ppm (+ = the device clock runs slow)."""
+        return self._b_app * 1e6
+
+    @property
+    def uncertainty_s(self) -> float | None:
+        """Width of the bracket [probe bound, notification bound] now; None without probes."""
+        if self._x_app is None:
+            return None
+        lo = self._probe.value_with_slope(self._x_app, self._b_app)
+        hi = self._notif.value_with_slope(self._x_app, self._b_app)
+        return None if lo is None or hi is None else max(0.0, hi - lo)
+
+    def _x(self, device_us: float) -> float:
+        if self._dev0_us is None:
+            self._dev0_us = int(device_us)
+        return (device_us - self._dev0_us) * 1e-6
+
+    def _refit(self, env: _Envelope) -> None:
+        env.fit(drift_min_span_s=self.drift_min_span_s, max_slope=self.max_drift)
+
+    # ------------------------------------------------------------------
+    def observe(self, device_us: int, host_s: float) -> None:
+        """A notification: the device time it was ready (µs) and its host arrival (s)."""
+        x = self._x(device_us)
+        y = host_s - x
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return
+        self.observations += 1
+        if self._notif.add(x, y):
+            self._refit(self._notif)
+        self._apply(x)
+
+    def observe_probe(self, device_us: int, host_sent_s: float, host_received_s: float) -> None:
+        """A time probe: host clock before the write, the device stamp, host clock at the ack."""
+        x = self._x(device_us)
+        lo, hi = host_sent_s - x, host_received_s - x
+        if not (math.isfinite(lo) and math.isfinite(hi)) or hi < lo:
+            return
+        self.probes += 1
+        if self._probe.add(x, lo):
+            self._refit(self._probe)
+        if self._ack.add(x, hi):
+            self._refit(self._ack)
+        if self._x_app is not None:
+            self._apply(max(x, self._x_app))
+
+    def _target(self, x: float) -> tuple[float, float] | None:
+        slope = self._ack.slope if self._ack.span_s >= self.drift_min_span_s else self._notif.slope
+        hi = self._notif.value_with_slope(x, slope)
+        lo = self._probe.value_with_slope(x, slope)
+        if hi is None:
+            return None
+        if lo is None:
+            return hi, slope
+        # Both bounds are off by at least the stacks' latency; with a narrow bracket the
+        # middle is best, with a wide one (phase-locked notifications) trust the probes.
+        return min(hi, (lo + hi) / 2, lo + self.probe_latency_s), slope
+
+    def _apply(self, x: float) -> None:
+        t = self._target(x)
+        if t is None:
+            return
+        target, slope = t
+        if self._x_app is None:
+            self._x_app, self._o_app, self._b_app = x, target, slope
+            return
+        dx = x - self._x_app
+        if dx <= 0:
+            return
+        predicted = self._o_app + self._b_app * dx
+        step = min(max(target - predicted, -self.max_slew * dx), self.max_slew * dx)
+        self._x_app, self._o_app, self._b_app = x, predicted + step, slope
+
+    # ------------------------------------------------------------------
+    def to_host_s(self, device_us: np.ndarray | float) -> np.ndarray:
+        """Host times (s) of device times (µs, unwrapped) with the current mapping."""
+        if self._x_app is None or self._dev0_us is None:
+            raise RuntimeError("ClockSync.to_host_s before the first observe()")
+        x = (np.asarray(device_us, dtype=float) - float(self._dev0_us)) * 1e-6
+        return x + self._o_app + self._b_app * (x - self._x_app)
+
+
+def _lower_hull_slope(xs: np.ndarray, ys: np.ndarray, xm: float) -> float:
+    """Slope of the lower convex hull edge above ``xm`` (xs ascending): the line below all
+    points with the smallest summed distance to them."""
+    hull: list[tuple[float, float]] = []
+    for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
+        if hull and x <= hull[-1][0]:
+            continue
+        while len(hull) >= 2:
+            (x1, y1), (x2, y2) = hull[-2], hull[-1]
+            if (x2 - x1) * (y - y1) - (y2 - y1) * (x - x1) <= 0:
+                hull.pop()  # the middle point is on or above the chord
+            else:
+                break
+        hull.append((x, y))
+    if len(hull) < 2:
+        return 0.0
+    for (x1, y1), (x2, y2) in itertools.pairwise(hull):
+        if x2 >= xm:
+            return (y2 - y1) / (x2 - x1)
+    (x1, y1), (x2, y2) = hull[-2], hull[-1]
+    return (y2 - y1) / (x2 - x1)
