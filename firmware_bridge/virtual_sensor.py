@@ -5,7 +5,9 @@ Battery and Device Information services, obeys control writes and, while
 streaming, notifies IMU packets fed from a :class:`SampleSource` in real time or
 ``speed`` times faster. The source's clock runs from :meth:`VirtualSensor.start`
 whether or not anyone listens, like a worn sensor: samples taken while not
-streaming are never sent.
+streaming are never sent. With ``source_from_start=True`` the source (and the
+device clock with it) instead restarts at the first START, so the whole source
+is streamed from its first sample (handy for replaying a session end to end).
 
 Tests reach in through the fault hooks (:meth:`corrupt_next`, :meth:`drop_link`)
 and the records (:attr:`haptic_log`, :attr:`commands`, :attr:`stats`).
@@ -132,6 +134,7 @@ class VirtualSensor:
         max_latency_s: float = 0.050,
         backfill_packets: int = 256,
         loop_source: bool = False,
+        source_from_start: bool = False,
         has_haptic: bool = True,
         firmware_revision: str = "1.0.0",
     ) -> None:
@@ -148,6 +151,9 @@ class VirtualSensor:
         self.gyr_range = gyr_range
         self.max_latency_s = max_latency_s
         self.loop_source = loop_source
+        self.source_from_start = source_from_start
+        self._source_started = False
+        self._resume_index: int | None = None
         self.has_haptic = has_haptic
         self.battery_pct = battery_pct
         self.stats = SensorStats()
@@ -163,6 +169,8 @@ class VirtualSensor:
         self._stream_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._advertise_after_s = 0.0
+        self._closed = False
+        self._hci_ops: set[asyncio.Future[None]] = set()
         self._clock: _Clock | None = None
         self._gatt = build_gatt(
             read_status=lambda _c: bytes(self.state()),
@@ -177,6 +185,7 @@ class VirtualSensor:
         self.device.add_services(self._gatt.services)
         self._gatt.imu.on("subscription", self._on_imu_subscription)
         self.device.on(Device.EVENT_CONNECTION, self._on_connection)
+        link.on_close(self.close)
 
     # -- identity ---------------------------------------------------------------
 
@@ -225,10 +234,16 @@ class VirtualSensor:
     async def start(self) -> None:
         """Power on, start the source clock and advertise."""
         await self.device.power_on()
-        self._clock = _Clock(
-            self.source, self.speed, asyncio.get_running_loop().time(), self.loop_source
-        )
+        self._restart_source_clock()
+        self._source_started = False
+        self._resume_index = None
         await self._advertise()
+
+    def _restart_source_clock(self) -> None:
+        self._source_started = True
+        self._resume_index = 0
+        now = asyncio.get_running_loop().time()
+        self._clock = _Clock(self.source, self.speed, now, self.loop_source)
 
     async def _advertise(self) -> None:
         if not self.device.powered_on:
@@ -255,14 +270,20 @@ class VirtualSensor:
         self._connection = None
         self._imu_subscribed = False
         self._stop_stream()
+        if self._closed or self.link.closing:
+            return
         delay = self._advertise_after_s - asyncio.get_running_loop().time()
         self._spawn(self._advertise_later(max(0.0, delay)))
 
     async def _advertise_later(self, delay_s: float) -> None:
         if delay_s > 0:
             await asyncio.sleep(delay_s)
-        if self._connection is None:
-            await self._advertise()
+        if self._connection is None and not self._closed and not self.link.closing:
+            # Shielded: cancelling a task mid-HCI-command would orphan the controller's reply.
+            op = asyncio.ensure_future(self._advertise())
+            self._hci_ops.add(op)
+            op.add_done_callback(self._hci_ops.discard)
+            await asyncio.shield(op)
 
     def _on_imu_subscription(self, _bearer: object, notify: bool, _indicate: bool) -> None:
         self._imu_subscribed = notify
@@ -312,6 +333,8 @@ class VirtualSensor:
                     return Result.WRONG_STATE, 0
                 if max_samples(att_mtu=connection.att_mtu, accel_only=self.accel_only) < 1:
                     return Result.WRONG_STATE, 0
+                if self.source_from_start and not self._source_started:
+                    self._restart_source_clock()
                 if not self.streaming:
                     self._stream_task = asyncio.ensure_future(self._stream(connection))
                     self._stream_task.add_done_callback(_retrieve)
@@ -367,7 +390,8 @@ class VirtualSensor:
         assert self._clock is not None
         clock = self._clock
         loop = asyncio.get_running_loop()
-        k = clock.index_at(loop.time())
+        k = clock.index_at(loop.time()) if self._resume_index is None else self._resume_index
+        self._resume_index = None
         n_source = self.source.samples
         while True:
             step = self._decimation
@@ -377,9 +401,8 @@ class VirtualSensor:
                 if not ks:
                     self.stats.source_exhausted = True
                     return
-            delay = clock.host_time(ks[-1]) - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            # Behind schedule (CPU-bound at high speed-ups) still yields once per packet.
+            await asyncio.sleep(max(0.0, clock.host_time(ks[-1]) - loop.time()))
             idx = np.asarray(ks) % n_source
             packet = pack_samples(
                 seq=self._seq,
@@ -426,9 +449,14 @@ class VirtualSensor:
         return sent
 
     async def close(self) -> None:
-        """Stop streaming and background tasks (the link powers the device off)."""
+        """Stop streaming and background tasks (the link powers the device off).
+
+        The link calls this when it closes; calling it earlier is fine.
+        """
+        self._closed = True
         self._stop_stream()
         for task in list(self._tasks):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await asyncio.gather(*self._hci_ops, return_exceptions=True)

@@ -7,6 +7,7 @@ its IMU reads at each sample and what its own clock says then.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +46,7 @@ class SampleSource:
     def samples(self) -> int:
         return len(self.time_s)
 
-    @property
+    @functools.cached_property
     def period_s(self) -> float:
         """Nominal sample period on the device clock (median step)."""
         return float(np.median(np.diff(self.device_time_s)))

@@ -235,3 +235,30 @@ async def test_link_drop_keeps_counting_and_battery_notifies() -> None:
 def test_speed_must_be_positive() -> None:
     with pytest.raises(ValueError, match="speed"):
         VirtualSensor(VirtualLink(), ramp_source(), speed=0)
+
+
+async def test_recorded_session_replays_from_its_first_sample() -> None:
+    from types import SimpleNamespace
+
+    from analysis.session import Session as RecordedSession
+
+    ramp = ramp_source(seconds=2.0)
+    stream = SensorStream("thigh", ramp.time_s, ramp.acc_g, ramp.gyr_dps)
+    recorded = RecordedSession({"thigh": stream}, source="rec.csv")
+    device_clock = 7.0 + ramp.time_s * (1 + 80e-6)  # as a simulator would hand it over
+    sim_like = SimpleNamespace(session=recorded, device_time_s={"thigh": device_clock})
+    source = SampleSource.from_sim(sim_like, "thigh")
+    np.testing.assert_array_equal(source.device_time_s, device_clock)
+    with pytest.raises(KeyError, match=r"rec\.csv"):
+        SampleSource.from_session(recorded, "lumbar")
+    async with one_sensor(source=source, speed=20.0, source_from_start=True) as sensor:
+        await asyncio.sleep(0.3)  # the session would be over by now if its clock had run
+        async with connected(sensor) as s:
+            await s.command("01")
+            async with asyncio.timeout(2.0):
+                while not sensor.stats.source_exhausted:
+                    await asyncio.sleep(0.01)
+            packets = s.packets()
+    assert packets[0].t0_us == 7_000_000  # device clock at the session's first sample
+    acc = np.concatenate([np.asarray(p.acc_raw) for p in packets])
+    np.testing.assert_array_equal(acc, np.rint(stream.acc_g / (4 / 32768)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 
 from bumble.device import Device
@@ -40,6 +41,9 @@ class VirtualLink:
         self.connect_lock = asyncio.Lock()
         """Held while the central creates a connection (one at a time, as on a real host)."""
         self._count = 0
+        self.closing = False
+        self._close_hooks: list[Callable[[], Awaitable[None]]] = []
+        """Set by :meth:`close`; peripherals stop re-advertising once it is."""
 
     async def __aenter__(self) -> VirtualLink:
         return self
@@ -75,6 +79,10 @@ class VirtualLink:
         )
         self._controllers[device] = controller
         return device
+
+    def on_close(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` first when the link closes (peripherals stop their tasks)."""
+        self._close_hooks.append(hook)
 
     def controller(self, device: Device) -> VirtualController:
         return self._controllers[device]
@@ -116,6 +124,9 @@ class VirtualLink:
 
     async def close(self) -> None:
         """Disconnect all links, stop advertising and scanning, power everything off."""
+        self.closing = True
+        for hook in self._close_hooks:
+            await hook()
         for device in list(self._controllers):
             for connection in list(device.connections.values()):
                 with contextlib.suppress(Exception):  # best effort while tearing down

@@ -9,8 +9,12 @@ advertising; everything else (extended PDUs, connection set-up) is Bumble's.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from bumble import hci, ll
 from bumble.controller import Controller
+from bumble.controller import logger as _controller_logger
 
 DEFAULT_RSSI_DBM = -50
 
@@ -29,6 +33,29 @@ class VirtualController(Controller):
 
     rssi_dbm: int = DEFAULT_RSSI_DBM
     _active_scan: bool = True
+    # LE Data Length Extension, as on current controllers: a 247-byte ATT PDU (+4 bytes
+    # L2CAP header) travels as one 251-byte link-layer packet instead of 27-byte pieces.
+    le_acl_data_packet_length = 251
+    supported_max_tx_octets = 251
+    supported_max_rx_octets = 251
+    suggested_max_tx_octets = 251
+
+    # Bumble formats every HCI packet into its debug log message even when debug logging
+    # is off; on the data path that costs more than the radio itself. Same behaviour,
+    # minus the formatting, unless debug logging is on.
+    def send_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if _controller_logger.isEnabledFor(logging.DEBUG):
+            super().send_hci_packet(packet)
+        elif self.host:
+            asyncio.get_running_loop().call_soon(self.host.on_packet, bytes(packet))
+
+    def on_hci_packet(self, packet: hci.HCI_Packet) -> None:
+        if isinstance(packet, hci.HCI_AclDataPacket) and not _controller_logger.isEnabledFor(
+            logging.DEBUG
+        ):
+            self.on_hci_acl_data_packet(packet)
+        else:
+            super().on_hci_packet(packet)
 
     def on_hci_le_set_extended_scan_parameters_command(
         self, command: hci.HCI_LE_Set_Extended_Scan_Parameters_Command
