@@ -167,9 +167,9 @@ def test_core_batches_acks_and_backfills() -> None:
     steps: list[list] = [
         ["write", bytes(hc.SetRate(rate_hz=190)).hex(), 10],
         ["write", bytes(hc.StartStream()).hex(), 20],
-        *_samples(25, 1_000_000, 5000),  # 19 per packet at MTU 247 -> one full packet
-        ["poll", 1_000_000 + 19 * 5000 + 40_000],  # 6 waiting for 40 ms: not yet
-        ["poll", 1_000_000 + 19 * 5000 + 50_000],  # 50 ms: flushed
+        *_samples(25, 1_000_000, 5000),  # 200 Hz: 50 ms = 10 samples per packet
+        ["poll", 1_100_000 + 40_000],  # 5 waiting, the first for 40 ms: not yet
+        ["poll", 1_100_000 + 50_000],  # 50 ms: flushed
         ["gap"],
         *_samples(3, 2_000_000, 5000),
         ["write", bytes(hc.StopStream()).hex(), 2_100_000],  # flushes the 3
@@ -183,28 +183,84 @@ def test_core_batches_acks_and_backfills() -> None:
     rate_ack = Ack.from_bytes(bytes.fromhex(out[0]["ack"]))
     assert rate_ack.result is Result.OK and rate_ack.value == 5000  # nearest supported: 200 Hz
     assert Ack.from_bytes(bytes.fromhex(out[1]["ack"])).result is Result.OK
-    packets = [o["packet"] for o in out[2:27] if o["packet"]]
-    assert len(packets) == 1
-    first = ImuPacket.from_bytes(bytes.fromhex(packets[0]))
-    assert (first.seq, first.count, first.t0_us, first.period_us) == (0, 19, 1_000_000, 5000)
+    full = [ImuPacket.from_bytes(bytes.fromhex(o["packet"])) for o in out[2:27] if o["packet"]]
+    assert [(p.seq, p.count, p.t0_us) for p in full] == [(0, 10, 1_000_000), (1, 10, 1_050_000)]
+    assert full[1].acc_raw[0] == (10, -10, 4096) and full[1].gyr_raw[0] == (20, 0, -30)
     assert out[27]["packet"] is None
-    second = ImuPacket.from_bytes(bytes.fromhex(out[28]["packet"]))
-    assert (second.seq, second.count, second.t0_us) == (1, 6, 1_000_000 + 19 * 5000)
-    assert second.acc_raw[0] == (19, -19, 4096) and second.gyr_raw[0] == (38, 0, -57)
+    timed = ImuPacket.from_bytes(bytes.fromhex(out[28]["packet"]))
+    assert (timed.seq, timed.count, timed.t0_us) == (2, 5, 1_100_000)
     stop = out[33]
-    third = ImuPacket.from_bytes(bytes.fromhex(stop["packets"][0]))
-    assert third.seq == 2 and third.count == 3 and third.flags & 0x04  # GAP_BEFORE
+    gap = ImuPacket.from_bytes(bytes.fromhex(stop["packets"][0]))
+    assert gap.seq == 3 and gap.count == 3 and gap.flags & 0x04  # GAP_BEFORE
     backfill = out[34]
-    assert Ack.from_bytes(bytes.fromhex(backfill["ack"])).value == 3
+    assert Ack.from_bytes(bytes.fromhex(backfill["ack"])).value == 4
     again = [ImuPacket.from_bytes(bytes.fromhex(h)) for h in backfill["packets"]]
-    assert [p.seq for p in again] == [0, 1, 2] and all(p.flags & 0x02 for p in again)
-    assert again[0].acc_raw == first.acc_raw
+    assert [p.seq for p in again] == [0, 1, 2, 3] and all(p.flags & 0x02 for p in again)
+    assert again[0].acc_raw == full[0].acc_raw
     assert out[35]["action"] == ["haptic", 70, [100, 50, 100]]
     sync = Ack.from_bytes(bytes.fromhex(out[36]["ack"]))
     assert sync.value == 77 and sync.device_time_us == 2_400_000
     state = DeviceState.from_bytes(bytes.fromhex(out[38]["state"]))
-    assert state.placement == "thigh" and not state.streaming and state.next_seq == 3
+    assert state.placement == "thigh" and not state.streaming and state.next_seq == 4
     assert state.period_us == 5000 and state.capabilities == 0x06
+
+
+# Shared behaviour vector: samples per packet at MTU 247 by rate (PROFILE.md, Batching:
+# full packet or 50 ms of samples, whichever is fewer). Checked on the firmware core and on
+# the virtual sensor through bleak, so both behave alike.
+BATCH_BY_RATE = {200: 10, 100: 5, 50: 2}
+
+
+def test_firmware_batch_sizes_follow_the_shared_vector() -> None:
+    requests = []
+    for rate in BATCH_BY_RATE:
+        period = 1_000_000 // rate
+        steps = [
+            ["write", bytes(hc.SetRate(rate_hz=rate)).hex(), 0],
+            ["write", bytes(hc.StartStream()).hex(), 0],
+            *_samples(30, 0, period),
+        ]
+        requests.append({"op": "core", "config": {"rate_hz": rate}, "steps": steps})
+    for rate, out in zip(BATCH_BY_RATE, mpy(requests), strict=True):
+        counts = [
+            ImuPacket.from_bytes(bytes.fromhex(o["packet"])).count for o in out[2:] if o["packet"]
+        ]
+        assert counts and set(counts) == {BATCH_BY_RATE[rate]}, (rate, counts)
+
+
+async def test_virtual_sensor_batches_like_the_firmware() -> None:
+    import asyncio
+
+    import numpy as np
+    from bleak import BleakClient
+
+    from analysis.session import SensorStream
+    from firmware_bridge.virtual_link import BumbleBleakClient, VirtualLink
+    from firmware_bridge.virtual_sensor import VirtualSensor
+    from firmware_bridge.virtual_sensor_source import SampleSource
+
+    t = np.arange(4000) / 200.0
+    acc = np.column_stack([np.sin(t), np.cos(t), np.zeros_like(t)])
+    source = SampleSource.from_stream(SensorStream("s", t, acc, 10 * acc))
+    imu, control = "68690002-0aac-446a-8884-59668ae0fff1", "68690003-0aac-446a-8884-59668ae0fff1"
+    async with VirtualLink() as link:
+        sensor = VirtualSensor(link, source, speed=4.0)
+        await sensor.start()
+        async with BleakClient(sensor.address, backend=BumbleBleakClient, link=link) as client:
+            for rate, expected in BATCH_BY_RATE.items():
+                got: list[bytearray] = []
+                await client.start_notify(imu, lambda _c, d, got=got: got.append(d))
+                await client.write_gatt_char(
+                    control, bytes(hc.SetRate(rate_hz=rate)), response=True
+                )
+                await client.write_gatt_char(control, bytes(hc.StartStream()), response=True)
+                async with asyncio.timeout(5.0):
+                    while len(got) < 4:
+                        await asyncio.sleep(0.01)
+                await client.write_gatt_char(control, bytes(hc.StopStream()), response=True)
+                await client.stop_notify(imu)
+                counts = {ImuPacket.from_bytes(p).count for p in got[:4]}
+                assert counts == {expected}, (rate, counts)
 
 
 def test_core_refuses_start_when_not_subscribed_and_without_motor() -> None:
@@ -216,6 +272,14 @@ def test_core_refuses_start_when_not_subscribed_and_without_motor() -> None:
     (out,) = mpy([{"op": "core", "config": {"has_haptic": False}, "steps": steps}])
     assert Ack.from_bytes(bytes.fromhex(out[1]["ack"])).result is Result.WRONG_STATE
     assert Ack.from_bytes(bytes.fromhex(out[2]["ack"])).result is Result.UNSUPPORTED
+
+
+def test_button_event_decodes_on_the_host() -> None:
+    from firmware_bridge.profile.status import DeviceEvent
+
+    (hexed,) = mpy([{"op": "event", "count": 65537, "t_us": 123_456_789}])
+    ev = DeviceEvent.from_bytes(bytes.fromhex(hexed))
+    assert (ev.event, ev.count, ev.device_time_us) == (1, 1, 123_456_789)
 
 
 def test_advertised_name() -> None:

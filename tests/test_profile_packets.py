@@ -13,6 +13,7 @@ import pytest
 from firmware_bridge.profile import (
     Ack,
     Backfill,
+    DeviceEvent,
     DeviceState,
     Haptic,
     ImuPacket,
@@ -213,7 +214,9 @@ def test_state_vector() -> None:
     "hex_bytes",
     [
         "",
-        "03",  # unknown kind
+        "04",  # unknown kind
+        "030200000000000000000000",  # event code 2 unknown
+        "0301000000000000000000",  # event truncated
         "0106",  # ack truncated
         "010607" + "00" * 12,  # ack, result code 7 unknown
         "010600" + "00" * 12 + "00",  # ack with one trailing byte
@@ -225,6 +228,15 @@ def test_state_vector() -> None:
 def test_malformed_status(hex_bytes: str) -> None:
     with pytest.raises(MalformedPacket):
         decode_status(bytes.fromhex(hex_bytes))
+
+
+def test_button_event_vector() -> None:
+    # kind 0x03 event, code 0x01 button, count 0x0002, device time 0x0000000100000000 µs
+    raw = bytes.fromhex("03" "01" "0200" "0000000001000000")
+    msg = decode_status(raw)
+    assert isinstance(msg, DeviceEvent)
+    assert (msg.event, msg.count, msg.device_time_us) == (1, 2, 1 << 32)
+    assert bytes(msg) == raw
 
 
 def test_local_names() -> None:

@@ -19,7 +19,7 @@ from firmware_bridge.profile.control import (
 )
 from firmware_bridge.profile.imu_packet import ImuPacket, max_samples, pack_samples
 from firmware_bridge.profile.naming import SensorName, local_name, parse_local_name
-from firmware_bridge.profile.status import Ack, DeviceState, Result, decode_status
+from firmware_bridge.profile.status import Ack, DeviceEvent, DeviceState, Result, decode_status
 from firmware_bridge.profile.unwrap import Unwrapper
 from firmware_bridge.profile.wire import MalformedPacket
 
@@ -27,6 +27,7 @@ __all__ = [
     "Ack",
     "Backfill",
     "Command",
+    "DeviceEvent",
     "DeviceState",
     "Haptic",
     "ImuPacket",

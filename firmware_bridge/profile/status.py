@@ -16,6 +16,10 @@ from firmware_bridge.profile.wire import U8, MalformedPacket, Reader
 
 KIND_ACK = 0x01
 KIND_STATE = 0x02
+KIND_EVENT = 0x03
+
+EVENT_BUTTON = 0x01
+"""The sensor's button was pressed (a lifter marking a set start or end)."""
 
 CAP_ACCEL_ONLY = 0x01
 """The device has no gyroscope."""
@@ -152,7 +156,43 @@ class DeviceState:
         return head + name
 
 
-StatusMessage = Ack | DeviceState
+EVENT = struct.Struct("<BBHQ")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    """Something that happened on the device (notify, 12 bytes): ``kind u8, event u8,
+    count u16, device_time_us u64``. ``count`` numbers events of this type (wraps)."""
+
+    event: int
+    count: int
+    device_time_us: int
+    KIND: ClassVar[int] = KIND_EVENT
+
+    def __post_init__(self) -> None:
+        if self.event != EVENT_BUTTON:
+            raise MalformedPacket(f"event: unknown event code {self.event}")
+        if not 0 <= self.count <= 0xFFFF:
+            raise MalformedPacket(f"event: count {self.count} outside u16")
+        if not 0 <= self.device_time_us < 1 << 64:
+            raise MalformedPacket(f"event: device_time_us {self.device_time_us} outside u64")
+
+    @classmethod
+    def from_bytes(cls, data: bytes | bytearray | memoryview) -> DeviceEvent:
+        r = Reader(data, "status event")
+        kind, event, count, t_us = r.take(EVENT)
+        r.done()
+        if kind != KIND_EVENT:
+            raise r.error(f"kind 0x{kind:02x}, expected 0x{KIND_EVENT:02x}")
+        if event != EVENT_BUTTON:
+            raise r.error(f"unknown event code {event}")
+        return cls(event=event, count=count, device_time_us=t_us)
+
+    def __bytes__(self) -> bytes:
+        return EVENT.pack(KIND_EVENT, self.event, self.count, self.device_time_us)
+
+
+StatusMessage = Ack | DeviceState | DeviceEvent
 
 
 def decode_status(data: bytes | bytearray | memoryview) -> StatusMessage:
@@ -163,4 +203,6 @@ def decode_status(data: bytes | bytearray | memoryview) -> StatusMessage:
         return Ack.from_bytes(data)
     if kind == KIND_STATE:
         return DeviceState.from_bytes(data)
+    if kind == KIND_EVENT:
+        return DeviceEvent.from_bytes(data)
     raise r.error(f"unknown kind 0x{kind:02x}")

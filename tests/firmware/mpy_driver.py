@@ -66,6 +66,8 @@ def answer(req):
             return {"error": exc.args[0], "opcode": exc.args[1]}
     if op == "core":
         return run_core(req)
+    if op == "event":
+        return hx(hfproto.pack_event(hfproto.EVENT_BUTTON, req["count"], req["t_us"]))
     if op == "name":
         return hfproto.advert_name(req["tail"], req["placement"])
     raise ValueError(op)

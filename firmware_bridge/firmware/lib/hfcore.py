@@ -26,7 +26,7 @@ from hfproto import (
     pack_state,
     set_flag,
 )
-from hfrate import Batcher, nearest_rate, period_us
+from hfrate import BATCH_WAIT_US, Batcher, nearest_rate, period_us
 from hfring import PacketRing
 
 
@@ -62,7 +62,7 @@ class SensorCore:
         self.gap_pending = False
         self.ring = PacketRing(backfill_packets) if backfill_packets else None
         self.att_mtu = att_mtu
-        self.batcher = Batcher(max(1, max_samples(att_mtu, accel_only)))
+        self.batcher = Batcher(self._batch_count())
 
     @property
     def capabilities(self) -> int:
@@ -77,9 +77,13 @@ class SensorCore:
     def period_us(self) -> int:
         return period_us(self.rate_hz)
 
+    def _batch_count(self) -> int:
+        # Full packet or 50 ms of samples, whichever is fewer (PROFILE.md, Batching).
+        return max(1, min(max_samples(self.att_mtu, self.accel_only), BATCH_WAIT_US // self.period_us))
+
     def set_mtu(self, att_mtu: int) -> None:
         self.att_mtu = att_mtu
-        self.batcher.max_count = max(1, max_samples(att_mtu, self.accel_only))
+        self.batcher.max_count = self._batch_count()
 
     def state(self, now_us: int) -> bytes:
         return pack_state(
@@ -113,6 +117,7 @@ class SensorCore:
             packets = self._flush()
             self.rate_hz = nearest_rate(params[0], self.supported_rates)
             value = self.period_us
+            self.batcher.max_count = self._batch_count()
             action = ("rate", self.rate_hz)
         elif op == OP_SET_RANGES:
             packets = self._flush()
