@@ -25,8 +25,8 @@ as probes accumulate; and an ack leaves at the connection event after the write'
 delay is nearly constant and the ack envelope gives the drift.
 
 Estimate: slope from the acks (else the notifications); offset the middle of the bracket
-[probe bound, notification bound], at most ``probe_latency_s`` above the probe bound (else
-the notification bound alone).
+[probe bound, notification bound], at most ``symmetric_max_s / 2`` above the probe bound
+(else the notification bound alone).
 :attr:`ClockSync.uncertainty_s` is the width of the bracket. Changes are slewed (at most
 ``max_slew`` s per s of device time) so mapped sample times stay strictly increasing.
 """
@@ -122,10 +122,10 @@ class ClockSync:
         drift_min_span_s: float = 4.0,
         max_drift_ppm: float = 1000.0,
         max_slew: float = 0.02,
-        probe_latency_s: float = 0.001,
+        symmetric_max_s: float = 0.004,
     ) -> None:
-        """``probe_latency_s``: typical delay from noting the host clock to the write
-        reaching the air (host stack); added to the probe bound when the bracket is wide."""
+        """``symmetric_max_s``: the widest bracket that the host and device stacks' latencies
+        (both directions) explain; wider brackets come from phase-locked notifications."""
         if not 0 < bin_s < min(window_s, probe_window_s):
             raise ValueError("need 0 < bin_s < window_s")
         if not 0 < max_slew < 1:
@@ -136,7 +136,7 @@ class ClockSync:
         self.drift_min_span_s = drift_min_span_s
         self.max_drift = max_drift_ppm * 1e-6
         self.max_slew = max_slew
-        self.probe_latency_s = probe_latency_s
+        self.symmetric_max_s = symmetric_max_s
         self.reset()
 
     def reset(self) -> None:
@@ -212,9 +212,10 @@ class ClockSync:
             return None
         if lo is None:
             return hi, slope
-        # Both bounds are off by at least the stacks' latency; with a narrow bracket the
-        # middle is best, with a wide one (phase-locked notifications) trust the probes.
-        return min(hi, (lo + hi) / 2, lo + self.probe_latency_s), slope
+        # Both bounds are off by the stacks' latency in their direction: take the middle of
+        # the bracket (NTP's symmetric-path assumption), but a bracket wider than
+        # ``symmetric_max_s`` is the notifications' phase lock, so stay near the probes.
+        return (lo + min(hi - lo, self.symmetric_max_s) / 2 if lo <= hi else hi), slope
 
     def _apply(self, x: float) -> None:
         t = self._target(x)
