@@ -1,0 +1,76 @@
+"""``hipfirst monitor --exercise rdl``: the live session on real sensors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+
+from analysis.config import EXERCISES, PipelineConfig
+from analysis.results import LiveEvent
+from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
+from hipfirst.live import LiveHooks, LiveSession
+from hipfirst.live.targets import find_targets
+
+
+class PrintHooks(LiveHooks):
+    """One line per rep, alert, gap and link change (the rich view is elsewhere)."""
+
+    def on_event(self, event: LiveEvent) -> None:
+        if event.kind == "alert":
+            print(
+                f"{event.time_s:8.2f} s  rep {event.rep_index}: ALERT {event.flag}: {event.message}"
+            )
+        elif event.kind == "rep_end" and event.rep is not None:
+            r = event.rep
+            flags = ", ".join(r.flags) or "ok"
+            hip = "?" if r.hip_rom_deg is None else f"{r.hip_rom_deg:.0f}°"
+            lum = "?" if r.lumbar_peak_deg is None else f"{r.lumbar_peak_deg:.0f}°"
+            print(f"{event.time_s:8.2f} s  rep {r.index}: hip {hip}, lumbar peak {lum}: {flags}")
+
+    def on_link(self, event: LinkEvent) -> None:
+        if event.kind in ("streaming", "disconnected", "retrying", "failed"):
+            extra = f" ({event.message})" if event.message else ""
+            print(f"{event.time_s:8.2f} s  {event.sensor}: {event.kind}{extra}")
+
+    def on_gap(self, gap: GapEvent) -> None:
+        print(
+            f"{gap.start_s:8.2f} s  {gap.sensor}: gap of {gap.samples_lost} samples ({gap.cause})"
+        )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("monitor", help="coach a live set on real sensors")
+    p.add_argument("--exercise", choices=EXERCISES, default="hinge")
+    p.add_argument("--assign", metavar="P=ADDR,...", help="e.g. lumbar=AA:BB:..,thigh=..")
+    p.add_argument("--rate", type=float, default=200.0, help="sample rate in Hz (200)")
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.set_defaults(func=run)
+
+
+async def _monitor(args: argparse.Namespace) -> int:
+    targets, _found = await find_targets(assign_text=args.assign)
+    manager = SensorManager(targets, settings=LinkSettings(rate_hz=args.rate))
+    session = LiveSession(
+        manager,
+        config=PipelineConfig.for_exercise(args.exercise),
+        hooks=[PrintHooks()],
+        rate_hz=args.rate,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    manager.start()
+    await manager.wait_streaming(timeout_s=30.0)
+    summary = await session.run(stop=stop, duration_s=args.seconds)
+    print(
+        f"{len([e for e in summary.events if e.kind == 'rep_end'])} reps, "
+        f"{len(summary.alerts)} alerts, {len(summary.gaps)} gaps"
+    )
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return asyncio.run(_monitor(args))
