@@ -16,8 +16,10 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import mmap
 import re
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -54,14 +56,18 @@ def sidecar_path(path: str | Path) -> Path:
     return p.with_name(name + ".json")
 
 
-def _open_bytes(path: Path) -> bytes:
-    raw = path.read_bytes()
-    if raw[:2] == _GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise InputError(str(path), f"damaged gzip file ({exc})") from exc
-    return raw
+def _open_bytes(path: Path) -> bytes | mmap.mmap:
+    """The file's bytes: memory-mapped when plain, decompressed when gzip (by magic bytes)."""
+    with path.open("rb") as fh:
+        head = fh.read(2)
+        if head != _GZIP_MAGIC:
+            if not head:
+                return b""
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        return gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(str(path), f"damaged gzip file ({exc})") from exc
 
 
 def _stderr_warning(message: str) -> None:
@@ -188,7 +194,9 @@ def _scan_for_error(raw: bytes, names: list[str], file: str, arrow_msg: str) -> 
 # --------------------------------------------------------------------------- reader
 
 
-def _torn_tail_end(raw: bytes, start: int, file: str, warn: Callable[[str], None]) -> int:
+def _torn_tail_end(
+    raw: bytes | mmap.mmap, start: int, file: str, warn: Callable[[str], None]
+) -> int:
     """End offset without an unterminated last line (a recording cut off mid-write)."""
     end = len(raw)
     while end > start and raw[end - 1] == 0:
@@ -198,7 +206,8 @@ def _torn_tail_end(raw: bytes, start: int, file: str, warn: Callable[[str], None
     cut = raw.rfind(b"\n", start, end)
     if cut < 0:
         return end  # only a header without newline: let the normal checks speak
-    line_no = raw.count(b"\n", start, cut) + 2
+    newlines = np.frombuffer(raw, dtype=np.uint8, count=cut - start, offset=start) == 0x0A
+    line_no = int(np.count_nonzero(newlines)) + 2
     warn(
         f"{file}:{line_no}: last line is incomplete (recording cut off?); "
         f"dropped {end - cut - 1} byte(s)"
@@ -244,7 +253,7 @@ def read_session_csv(
     if p.is_dir():
         raise InputError(file, "is a directory, not a session CSV")
     raw = _open_bytes(p)
-    start = len(_BOM) if raw.startswith(_BOM) else 0
+    start = len(_BOM) if raw[: len(_BOM)] == _BOM else 0
     end = _torn_tail_end(raw, start, file, say) if allow_torn_tail else len(raw)
     if not _NON_SPACE.search(raw, start, end):
         raise InputError(file, "empty file; expected a header " + ",".join(HEADER), line=1)
@@ -284,6 +293,28 @@ def _first(mask: np.ndarray) -> int:
     return int(idx[0]) if idx.size else -1
 
 
+def _numeric(table: pa.Table, c: str, fail: Callable[[int, str, str], InputError]) -> np.ndarray:
+    """Column ``c`` as float64 with NaN for empty cells; raises for NaN/inf written out."""
+    arr = table.column(c)
+    a = arr.to_numpy(zero_copy_only=False) if arr.null_count else arr.to_numpy()
+    if not np.isfinite(a).all():
+        written = ~np.isfinite(a)
+        if arr.null_count:
+            written &= ~np.asarray(arr.is_null())
+        bad = _first(written)
+        if bad >= 0:
+            raise fail(bad, c, f"not a finite number: {a[bad]!r}")
+    return a
+
+
+def _gather(columns: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """``column_stack(columns)[rows]`` without building the big stacked array."""
+    out = np.empty((rows.size, len(columns)))
+    for j, col in enumerate(columns):
+        out[:, j] = col[rows]
+    return out
+
+
 def _to_session(
     table: pa.Table,
     raw: Callable[[], bytes],
@@ -295,79 +326,65 @@ def _to_session(
     def fail(row: int, field: str, message: str) -> InputError:
         return InputError(file, message, line=_line_of_row(raw(), row), field=field)
 
-    cols: dict[str, np.ndarray] = {}
     for c in (TIME, *ACC):
-        arr = table.column(c)
-        if arr.null_count:
-            row = _first(np.asarray(arr.is_null()))
-            raise fail(row, c, "empty value")
-        a = arr.to_numpy()
-        bad = _first(~np.isfinite(a))
-        if bad >= 0:
-            raise fail(bad, c, f"not a finite number: {a[bad]!r}")
-        cols[c] = a
-    gyr_null = np.zeros(table.num_rows, dtype=bool)
-    gyr_any_null = np.zeros(table.num_rows, dtype=bool)
+        if table.column(c).null_count:
+            raise fail(_first(np.asarray(table.column(c).is_null())), c, "empty value")
+    time_s = _numeric(table, TIME, fail)
+    acc_all = [_numeric(table, c, fail) for c in ACC]
+    gyr_all: list[np.ndarray] | None = None
+    gyr_empty: np.ndarray | None = None  # rows whose three gyro cells are empty
     if has_gyr:
-        nulls = [np.asarray(table.column(c).is_null()) for c in GYR]
-        gyr_null = nulls[0] & nulls[1] & nulls[2]
-        gyr_any_null = nulls[0] | nulls[1] | nulls[2]
-        part = _first(gyr_any_null & ~gyr_null)
-        if part >= 0:
-            c = GYR[[n[part] for n in nulls].index(True)]
-            raise fail(part, c, "empty gyroscope cell while the other axes have values")
-        for c in GYR:
-            a = table.column(c).to_numpy(zero_copy_only=False)
-            bad = _first(~np.isfinite(a) & ~gyr_null)
-            if bad >= 0:
-                raise fail(bad, c, f"not a finite number: {a[bad]!r}")
-            cols[c] = a
+        gyr_all = [_numeric(table, c, fail) for c in GYR]
+        nulls = [table.column(c).null_count for c in GYR]
+        if any(nulls):
+            masks = [np.asarray(table.column(c).is_null()) for c in GYR]
+            gyr_empty = masks[0] & masks[1] & masks[2]
+            part = _first((masks[0] | masks[1] | masks[2]) & ~gyr_empty)
+            if part >= 0:
+                c = GYR[[bool(m[part]) for m in masks].index(True)]
+                raise fail(part, c, "empty gyroscope cell while the other axes have values")
 
     sensor = table.unify_dictionaries().column(SENSOR)
     labels = [str(x) for x in sensor.chunk(0).dictionary.to_pylist()] if sensor.num_chunks else []
     codes = np.concatenate(
         [c.indices.to_numpy(zero_copy_only=False) for c in sensor.chunks] or [np.zeros(0, int)]
     )
-    canon = {name: i for i, name in enumerate(labels)}
-
-    rows_of = {name: np.flatnonzero(codes == i) for name, i in canon.items()}
+    rows_of = {name: np.flatnonzero(codes == i) for i, name in enumerate(labels)}
     rows_of = {name: rows for name, rows in rows_of.items() if rows.size}
-    acc_all = np.column_stack([cols[c] for c in ACC])
-    gyr_all = np.column_stack([cols[c] for c in GYR]) if has_gyr else None
     rank = {p: i for i, p in enumerate(PLACEMENTS)}
     order = sorted(rows_of, key=lambda n: (rank.get(n, len(rank)), int(rows_of[n][0])))
     streams: dict[str, SensorStream] = {}
     for name in order:
         rows = rows_of[name]
         if not _SENSOR_NAME.match(name):
-            raise fail(int(rows[0]), SENSOR, f"bad sensor name {name!r}")
-        t = cols[TIME][rows]
+            what = "empty sensor name" if not name else f"bad sensor name {name!r}"
+            raise fail(int(rows[0]), SENSOR, f"{what} (use letters, digits, _ . -)")
+        t = time_s[rows]
         d = np.diff(t)
-        back = _first(d < 0)
-        if back >= 0:
-            raise fail(
-                int(rows[back + 1]),
-                TIME,
-                f"time went backwards for sensor {name!r} ({t[back]:.6f} -> {t[back + 1]:.6f})",
-            )
-        dup = _first(d == 0)
-        if dup >= 0:
+        if not (d > 0).all():
+            back = _first(d < 0)
+            if back >= 0:
+                raise fail(
+                    int(rows[back + 1]),
+                    TIME,
+                    f"time went backwards for sensor {name!r} ({t[back]:.6f} -> {t[back + 1]:.6f})",
+                )
+            dup = _first(d == 0)
             raise fail(int(rows[dup + 1]), TIME, f"duplicate time {t[dup]:.6f} for sensor {name!r}")
-        acc = acc_all[rows]
         gyr: np.ndarray | None = None
-        if has_gyr:
-            empty = gyr_null[rows]
-            if not empty.all():
-                if empty.any():
-                    raise fail(
-                        int(rows[_first(empty)]),
-                        GYR[0],
-                        f"empty gyroscope cells for sensor {name!r}, which has gyroscope "
-                        "values elsewhere (leave them empty on every row for an "
-                        "accelerometer-only sensor)",
-                    )
-                gyr = gyr_all[rows] if gyr_all is not None else None
-        streams[name] = SensorStream(name, t, acc, gyr)
+        if gyr_all is not None:
+            empty = gyr_empty[rows] if gyr_empty is not None else None
+            if empty is None or not empty.any():
+                gyr = _gather(gyr_all, rows)
+            elif not empty.all():
+                raise fail(
+                    int(rows[_first(empty)]),
+                    GYR[0],
+                    f"empty gyroscope cells for sensor {name!r}, which has gyroscope "
+                    "values on other rows (leave them empty on every row for an "
+                    "accelerometer-only sensor)",
+                )
+        streams[name] = SensorStream(name, t, _gather(acc_all, rows), gyr)
 
     if check_placements:
         used = [n for n in PLACEMENTS if n in streams]
