@@ -168,6 +168,14 @@ def _line_of_row(raw: bytes, row: int) -> int:
     return -1
 
 
+def _not_utf8(cell: bytes) -> bool:
+    try:
+        cell.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def _scan_for_error(raw: bytes, names: list[str], file: str, arrow_msg: str) -> InputError:
     """Find the first bad line the slow way (only after pyarrow rejected the file)."""
     numeric = {names.index(c): c for c in NUMERIC if c in names}
@@ -175,14 +183,19 @@ def _scan_for_error(raw: bytes, names: list[str], file: str, arrow_msg: str) -> 
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
-            return InputError(file, "line is not UTF-8 text", line=line_no)
+            cells = line.split(b",")
+            k = next(i for i, c in enumerate(cells) if _not_utf8(c))
+            col = names[k] if k < len(names) else f"field {k + 1}"
+            return InputError(file, "not UTF-8 text", line=line_no, field=col)
         fields = next(csv.reader([text]), [])
         if len(fields) != len(names):
+            short = len(fields) < len(names)
             return InputError(
                 file,
-                f"expected {len(names)} comma-separated fields as in the header, "
-                f"found {len(fields)}",
+                f"{'missing value' if short else 'extra value'}: expected {len(names)} "
+                f"comma-separated fields as in the header, found {len(fields)}",
                 line=line_no,
+                field=names[len(fields)] if short else f"field {len(names) + 1}",
             )
         for i, col in numeric.items():
             v = fields[i].encode()
@@ -303,7 +316,7 @@ def _numeric(table: pa.Table, c: str, fail: Callable[[int, str, str], InputError
             written &= ~np.asarray(arr.is_null())
         bad = _first(written)
         if bad >= 0:
-            raise fail(bad, c, f"not a finite number: {a[bad]!r}")
+            raise fail(bad, c, f"not a finite number: '{a[bad]}'")
     return a
 
 
