@@ -1,0 +1,243 @@
+"""What the simulated lifter does: reps of each exercise, with labelled faults.
+
+Angles follow DOMAIN.md: hip flexion = pelvis tilt - thigh tilt, lumbar flexion = trunk
+tilt - pelvis tilt, all relative to the standing neutral. The thigh tilts back by a share
+of the hip angle (``k_thigh``: small in a hinge, large when the lifter squats the hinge)
+and the shank tilts forward with the knees.
+
+Faults (per rep, ranges drawn at random):
+- ``lumbar_first``: the lumbar spine starts flexing 150-450 ms (swing: 150-300 ms) before
+  the hips, by 8-14°;
+- ``lumbar_flexion``: late rounding, 21-28° extra from 55 % of the descent;
+- ``lumbar_extension``: arching to -13..-18° (hinges: from a quarter of the descent;
+  swing: hyper-extension into the lockout);
+- ``knee_dominant``: the thigh tilts 75-100 % of the hip angle;
+- ``torso_drift`` (rows): the torso rises 10-15° across the held hinge.
+Good reps flex the lumbar spine 2-9° in step with the hips (onset within ±25 ms).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from analysis.sim.channels import Channel
+from analysis.sim.config import SIM_EXERCISES, SimConfig, fault_name
+
+
+@dataclass(frozen=True)
+class Style:
+    rom_deg: tuple[float, float]
+    down_s: tuple[float, float]
+    hold_s: tuple[float, float]
+    up_s: tuple[float, float]
+    rest_s: tuple[float, float]
+    k_thigh: float
+    k_shank: float
+    lumbar_deg: tuple[float, float]
+
+
+STYLES: dict[str, Style] = {
+    "hinge": Style((55, 75), (1.5, 2.2), (1.0, 2.0), (1.3, 1.8), (1.5, 2.5), 0.12, 0.08, (2, 6)),
+    "rdl": Style((70, 90), (1.8, 2.5), (0.2, 0.5), (1.2, 1.6), (1.5, 2.5), 0.15, 0.10, (3, 8)),
+    "deadlift": Style((85, 100), (1.5, 2.0), (0.3, 0.8), (1.2, 1.6), (2.0, 3.0), 0.3, 0.25, (4, 9)),
+    "good_morning": Style(
+        (60, 80), (2.0, 2.5), (0.2, 0.4), (1.5, 2.0), (1.5, 2.5), 0.08, 0.05, (3, 7)
+    ),
+    "swing": Style((60, 75), (0.4, 0.5), (0.0, 0.0), (0.4, 0.5), (0.35, 0.5), 0.22, 0.15, (3, 6)),
+    "row": Style((65, 80), (1.5, 2.0), (0.0, 0.0), (1.5, 2.0), (2.0, 3.0), 0.15, 0.10, (2, 5)),
+}
+
+
+@dataclass
+class PlannedRep:
+    index: int
+    set_index: int
+    hip_onset_s: float
+    bottom_s: float
+    up_start_s: float
+    end_s: float
+    lumbar_onset_s: float
+    k_thigh: float
+    faults: tuple[str, ...] = ()
+
+
+@dataclass
+class Lifter:
+    hip: Channel = field(default_factory=Channel)
+    lumbar: Channel = field(default_factory=Channel)
+    thigh: Channel = field(default_factory=Channel)
+    shank: Channel = field(default_factory=Channel)
+    reps: list[PlannedRep] = field(default_factory=list)
+    duration_s: float = 0.0
+    still_windows: list[tuple[float, float]] = field(default_factory=list)
+
+
+def plan(cfg: SimConfig, rng: np.random.Generator) -> Lifter:
+    """The whole session's movements."""
+    if cfg.exercise not in SIM_EXERCISES:
+        raise ValueError(f"unknown exercise {cfg.exercise!r}; known: {', '.join(SIM_EXERCISES)}")
+    if cfg.reps < 1 or cfg.sets < 1:
+        raise ValueError("reps and sets must be at least 1")
+    faults = {fault_name(k): int(v) for k, v in cfg.faults.items() if int(v) > 0}
+    if "torso_drift" in faults and cfg.exercise != "row":
+        raise ValueError("torso_drift is simulated for rows only")
+    style = STYLES[cfg.exercise]
+    body = Lifter()
+    t = cfg.still_start_s
+    body.still_windows.append((0.0, t))
+    index = 0
+    for s in range(cfg.sets):
+        labels = _assign(faults, cfg.reps, rng)
+        for r in range(cfg.reps):
+            index += 1
+            if cfg.exercise == "row":
+                t = _row(body, style, cfg, rng, t, index, s, labels[r])
+            else:
+                t = _hinge_rep(body, style, cfg, rng, t, index, s, labels[r])
+        if s + 1 < cfg.sets:
+            body.still_windows.append((t, t + cfg.rest_s))
+            t += cfg.rest_s
+    body.still_windows.append((t, t + cfg.still_end_s))
+    body.duration_s = t + cfg.still_end_s
+    return body
+
+
+def _assign(faults: dict[str, int], reps: int, rng: np.random.Generator) -> list[tuple[str, ...]]:
+    """Spread the faults over distinct reps while there are enough reps."""
+    labels: list[list[str]] = [[] for _ in range(reps)]
+    free = list(rng.permutation(reps))
+    for name, count in faults.items():
+        for _ in range(min(count, reps)):
+            if not free:
+                free = list(rng.permutation(reps))
+            i = free.pop()
+            while name in labels[i] and free:
+                i = free.pop()
+            if name not in labels[i]:
+                labels[i].append(name)
+    return [tuple(x) for x in labels]
+
+
+def _u(rng: np.random.Generator, lo_hi: tuple[float, float]) -> float:
+    return float(rng.uniform(*lo_hi))
+
+
+def _hinge_rep(
+    body: Lifter,
+    style: Style,
+    cfg: SimConfig,
+    rng: np.random.Generator,
+    t: float,
+    index: int,
+    set_index: int,
+    faults: tuple[str, ...],
+) -> float:
+    swing = cfg.exercise == "swing"
+    rom, down, hold = _u(rng, style.rom_deg), _u(rng, style.down_s), _u(rng, style.hold_s)
+    up, rest = _u(rng, style.up_s), _u(rng, style.rest_s)
+    lead = 0.0
+    if "lumbar_first" in faults:
+        lead = float(rng.uniform(0.15, 0.30 if swing else 0.45))
+    hip_on = t + lead  # the back starts at ``t``; for a swing the lockout lasts that much longer
+    k_thigh = style.k_thigh
+    k_shank = style.k_shank
+    if "knee_dominant" in faults:
+        k_thigh = float(
+            rng.uniform(0.88, 1.0) if cfg.exercise == "deadlift" else rng.uniform(0.75, 0.9)
+        )
+        k_shank = 0.8 * k_thigh
+    bottom = hip_on + down
+    up_on = bottom + hold
+    end = up_on + up
+    for ch, k in ((body.hip, 1.0), (body.thigh, -k_thigh), (body.shank, k_shank)):
+        ch.move(t0_s=hip_on, dur_s=down, delta_deg=k * rom)
+        ch.move(t0_s=up_on, dur_s=up, delta_deg=-k * rom)
+    lum = body.lumbar
+    if "lumbar_first" in faults:
+        amp = float(rng.uniform(8, 14))
+        lum_on = hip_on - lead
+        lum.move(t0_s=lum_on, dur_s=lead + 0.5 * down, delta_deg=amp)
+        lum.move(t0_s=up_on, dur_s=up, delta_deg=-amp)
+    elif "lumbar_extension" in faults:
+        amp = -float(rng.uniform(13, 18))
+        if swing:
+            lum_on = up_on + 0.55 * up
+            lum.move(t0_s=lum_on, dur_s=0.45 * up, delta_deg=amp)
+            lum.move(t0_s=end + 0.1, dur_s=max(0.2, rest - 0.1), delta_deg=-amp)
+        else:
+            lum_on = hip_on + 0.25 * down
+            lum.move(t0_s=lum_on, dur_s=0.75 * down, delta_deg=amp)
+            lum.move(t0_s=up_on, dur_s=up, delta_deg=-amp)
+    else:
+        amp = _u(rng, style.lumbar_deg)
+        lum_on = hip_on + float(np.clip(rng.normal(0, 0.012), -0.025, 0.025))
+        lum.move(t0_s=lum_on, dur_s=down, delta_deg=amp)
+        lum.move(t0_s=up_on, dur_s=up, delta_deg=-amp)
+    if "lumbar_flexion" in faults:
+        extra = float(rng.uniform(21, 28))
+        t0 = hip_on + 0.55 * down
+        lum.move(t0_s=t0, dur_s=bottom - t0 + 0.5 * hold + 0.05, delta_deg=extra)
+        lum.move(t0_s=up_on, dur_s=up, delta_deg=-extra)
+    body.reps.append(
+        PlannedRep(index, set_index, hip_on, bottom, up_on, end, lum_on, k_thigh, faults)
+    )
+    return end + rest
+
+
+def _row(
+    body: Lifter,
+    style: Style,
+    cfg: SimConfig,
+    rng: np.random.Generator,
+    t: float,
+    index: int,
+    set_index: int,
+    faults: tuple[str, ...],
+) -> float:
+    """Hinge down, hold while pulling ``row_pulls`` times, stand up."""
+    rom, down, up = _u(rng, style.rom_deg), _u(rng, style.down_s), _u(rng, style.up_s)
+    lead = float(rng.uniform(0.15, 0.45)) if "lumbar_first" in faults else 0.0
+    hip_on = t + lead
+    bottom = hip_on + down
+    pulls = max(1, cfg.row_pulls)
+    pull_s = 1.6
+    hold = 0.6 + pulls * pull_s
+    up_on = bottom + hold
+    end = up_on + up
+    k = style.k_thigh
+    drift = -float(rng.uniform(10, 15)) if "torso_drift" in faults else 0.0
+    for ch, kk in ((body.hip, 1.0), (body.thigh, -k), (body.shank, style.k_shank)):
+        ch.move(t0_s=hip_on, dur_s=down, delta_deg=kk * rom)
+        if drift:
+            ch.move(t0_s=bottom + 0.3, dur_s=hold - 0.6, delta_deg=kk * drift)
+        ch.move(t0_s=up_on, dur_s=up, delta_deg=-kk * (rom + drift))
+    lum = body.lumbar
+    if "lumbar_first" in faults:
+        amp = float(rng.uniform(8, 14))
+        lum_on = hip_on - lead
+        lum.move(t0_s=lum_on, dur_s=lead + 0.5 * down, delta_deg=amp)
+    else:
+        amp = _u(rng, style.lumbar_deg)
+        lum_on = hip_on + float(np.clip(rng.normal(0, 0.012), -0.025, 0.025))
+        lum.move(t0_s=lum_on, dur_s=down, delta_deg=amp)
+    extra = 0.0
+    if "lumbar_flexion" in faults:
+        extra = float(rng.uniform(21, 28))
+    elif "lumbar_extension" in faults:
+        extra = -float(rng.uniform(13, 18)) - amp
+    if extra:
+        lum.move(t0_s=bottom + 0.3, dur_s=0.5 * hold, delta_deg=extra)
+    lum.move(t0_s=up_on, dur_s=up, delta_deg=-(amp + extra))
+    # each pull: the lats pull the trunk a little into extension and the hips rock
+    for p in range(pulls):
+        p0 = bottom + 0.3 + p * pull_s
+        wob = float(rng.uniform(0.8, 1.6))
+        lum.move(t0_s=p0, dur_s=0.6, delta_deg=-wob)
+        lum.move(t0_s=p0 + 0.9, dur_s=0.7, delta_deg=wob)
+        rock = float(rng.uniform(0.5, 1.2))
+        body.hip.move(t0_s=p0, dur_s=0.6, delta_deg=-rock)
+        body.hip.move(t0_s=p0 + 0.9, dur_s=0.7, delta_deg=rock)
+    body.reps.append(PlannedRep(index, set_index, hip_on, bottom, up_on, end, lum_on, k, faults))
+    return end + _u(rng, style.rest_s)
