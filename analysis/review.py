@@ -39,6 +39,7 @@ def run_pipeline(
     *,
     progress: Callable[[float], None] | None = None,
     block_s: float = BLOCK_S,
+    axes: dict[str, np.ndarray] | None = None,
 ) -> StreamingPipeline:
     """Run the whole session through a recording ``StreamingPipeline`` and return it."""
     specs: dict[str, SensorSpec] = {}
@@ -47,7 +48,7 @@ def run_pipeline(
             raise InputError(session.source, f"sensor {name!r} has {st.samples} sample(s)")
         specs[name] = SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
     try:
-        pipe = StreamingPipeline(config, sensors=specs, record=True, hold_laggards=False)
+        pipe = StreamingPipeline(config, sensors=specs, record=True, hold_laggards=False, axes=axes)
     except ValueError as exc:
         raise InputError(session.source, str(exc)) from exc
     used = [session.sensors[n] for n in pipe.layout.sensors]
@@ -70,6 +71,11 @@ def run_pipeline(
             break
     pipe.finish()
     return pipe
+
+
+def learned_axes(pipe: StreamingPipeline) -> dict[str, np.ndarray]:
+    """The flexion axis each sensor's tilt stage has learned (NaN where none yet)."""
+    return {n: pipe.tilt.axis[i].copy() for i, n in enumerate(pipe.layout.sensors)}
 
 
 def _no_neutral(session: Session, pipe: StreamingPipeline) -> InputError:
@@ -104,7 +110,16 @@ def review_session(
     lumbar/sacrum/thigh sensors, no standing-still start).
     """
     cfg = config or config_for_session(session)
-    pipe = run_pipeline(session, cfg, progress=progress)
+    # Pass 1 learns each sensor's flexion axis from the movement; pass 2 measures with those
+    # axes from the first sample, so the standing start and the first rep's early descent
+    # are signed tilts too (see analysis/tilt.py). Live runs get axes from practice hinges.
+    half = None if progress is None else (lambda f: progress(0.5 * f))
+    first = run_pipeline(session, cfg, progress=half)
+    pipe = first
+    if first.neutral.found and first.tilt.established.any():
+        axes = learned_axes(first)
+        rest = None if progress is None else (lambda f: progress(0.5 + 0.5 * f))
+        pipe = run_pipeline(session, cfg, progress=rest, axes=axes)
     if not pipe.neutral.found:
         raise _no_neutral(session, pipe)
     chunks = pipe.chunks

@@ -70,10 +70,12 @@ class StreamingPipeline:
         sensors: dict[str, SensorSpec],
         record: bool = False,
         hold_laggards: bool = True,
+        axes: dict[str, np.ndarray] | None = None,
     ) -> None:
         """``record`` keeps the grid angles for offline review. ``hold_laggards`` lets a
         sensor that falls more than ``max_lag_s`` behind be held at its last value so the
-        others keep flowing (live); offline review turns it off, as every sample is there."""
+        others keep flowing (live); offline review turns it off, as every sample is there.
+        ``axes``: known flexion axes per sensor (see ``AxisTilt.seed``)."""
         self.config = c = config or PipelineConfig()
         self.layout: AngleLayout = layout_for(list(sensors))
         self.specs = sensors
@@ -104,6 +106,8 @@ class StreamingPipeline:
             axis_establish_s=c.axis_establish_s,
             axis_update_s=c.axis_update_s,
         )
+        if axes:
+            self.tilt.seed(np.array([axes.get(n, np.full(3, np.nan)) for n in names], dtype=float))
         has = {
             "r": True,
             "hip": self.layout.has_hip,

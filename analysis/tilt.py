@@ -13,7 +13,9 @@ Tilt = rotation of ``u`` about the axis relative to ``u0``: ``atan2(a·c, u0·u)
 is the angle of ``u`` projected onto the sagittal plane, so sideways sway barely leaks.
 Before the axis is trusted (the segment has not yet moved ``axis_establish_deg`` for
 ``axis_establish_s``) the tilt is the unsigned excursion angle, taken as positive
-(dominant direction).
+(dominant direction). Standing sway then reads as a small positive tilt, which is why
+offline review runs twice, seeding the second pass with the axes the first one learned
+(:meth:`AxisTilt.seed`); live, the axes come from practice hinges when there are any.
 
 Segment signs (DOMAIN.md): trunk and pelvis lean forward in every hinge, so their
 dominant excursion is positive (``sign=+1``); the thigh's top moves back, so its
@@ -52,6 +54,21 @@ class AxisTilt:
         """Current flexion axis per sensor in its own frame (NaN until trusted)."""
         self._all_trusted = False
         self._scale = np.degrees(self.signs)[:, None]
+
+    def seed(self, axes: np.ndarray, *, weight: float = 25.0) -> None:
+        """Start from known axes (``(S, 3)`` unit vectors in each sensor's frame; NaN rows
+        stay unknown), e.g. learned from practice hinges or a first pass over a recording.
+        They count like ``weight`` (≈ 1 s at 30° of excursion) of votes and are refined by
+        the movement that follows like any other."""
+        a = np.asarray(axes, dtype=float).reshape(self.axis.shape)
+        ok = np.isfinite(a).all(axis=1)
+        for i in np.flatnonzero(ok):
+            v = a[i] / np.linalg.norm(a[i])
+            self.M[i] += weight * np.outer(v, v)
+            self.votes[i] += 2.0 * weight * v
+            self.n_big[i] = max(self.n_big[i], self.n_est)
+            self.axis[i] = v
+        self._all_trusted = bool(np.isfinite(self.axis).all())
 
     @property
     def established(self) -> np.ndarray:

@@ -347,17 +347,44 @@ class RepTracker:
         """Minimum-jerk onsets once the rep's excursions are known (see ``onset_model``)."""
         w = rep.watch
         for n, c in w.cross.items():
-            lo = max(w.start_k, c - self.lookback_n)
+            # from one quiet window before the rep's start: a small, slow movement leaves
+            # its noise band late, but it began near the start
+            lo = max(0, w.start_k - self.quiet_n, c - self.lookback_n)
             hi = max(rep.peak_k, c) + 1
             x = self.hist.get(n, lo, hi)
             base = w.base[n]
             direction = 1.0 if x[c - lo] >= base else -1.0
-            on = minjerk_onset(
-                direction * (x - base),
-                lo_frac=self.c.onset_lo_frac,
-                hi_frac=self.c.onset_hi_frac,
-                noise=self.c.onset_noise_deg,
-            )
+            on = None
+            k_on = int(min(w.onset_k[n], w.onset_k.get("r", w.onset_k[n]))) - lo
+            pre = x[max(0, k_on - self.quiet_n) : max(0, k_on) + 1]
+            pre = pre[np.isfinite(pre)]
+            noise = self.c.onset_noise_deg
+            if len(pre) >= 3:
+                mad = float(np.median(np.abs(pre - np.median(pre))))
+                noise = float(np.clip(4 * 1.4826 * mad, 0.1, noise))
+            # The threshold onset of a slow, small movement is late, so its baseline window
+            # already holds the first tenths of a degree of the rise; re-take the baseline
+            # just before each new onset estimate (twice is enough: it moves < 1 sample).
+            # The noise floor is the baseline's own scatter (4 robust SDs, at most
+            # ``onset_noise_deg``), so a 3° lumbar movement still has room between its
+            # noise floor and 20 % of its excursion.
+            for _ in range(3):
+                found = minjerk_onset(
+                    direction * (x - base),
+                    lo_frac=self.c.onset_lo_frac,
+                    hi_frac=self.c.onset_hi_frac,
+                    noise=noise,
+                )
+                if found is None or not np.isfinite(found):
+                    break
+                on = found
+                win = x[max(0, int(on) - self.quiet_n) : int(on) + 1]
+                win = win[np.isfinite(win)]
+                if len(win) < 3:
+                    break
+                base = float(np.median(win))
+                mad = float(np.median(np.abs(win - base)))
+                noise = float(np.clip(4 * 1.4826 * mad, 0.1, self.c.onset_noise_deg))
             if on is not None and np.isfinite(on):
                 # never later than the threshold onset, never before the lookback window
                 w.onset_k[n] = min(w.onset_k[n], max(lo + on, float(lo)))

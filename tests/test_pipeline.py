@@ -118,14 +118,16 @@ def test_big_rounding_flagged() -> None:
     assert all("lumbar_flexion" in r.flags for r in rv.reps)
 
 
-def _stream(s: Session, cfg: PipelineConfig, *, chunk: int | None, seed: int) -> list:
+def _stream(
+    s: Session, cfg: PipelineConfig, *, chunk: int | None, seed: int, axes: dict | None = None
+) -> list:
     """Feed a session as a live stream, in chunks of ``chunk`` samples (random if None)."""
     rng = np.random.default_rng(seed)
     specs = {
         n: SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
         for n, st in s.sensors.items()
     }
-    pipe = StreamingPipeline(cfg, sensors=specs)
+    pipe = StreamingPipeline(cfg, sensors=specs, axes=axes)
     # interleave packets by time, as a radio would deliver them
     packets = []
     for n, st in s.sensors.items():
@@ -145,11 +147,16 @@ def _stream(s: Session, cfg: PipelineConfig, *, chunk: int | None, seed: int) ->
 
 
 def test_streaming_in_random_chunks_equals_offline_review() -> None:
+    from analysis.review import learned_axes, run_pipeline
+
     seed = 1003
     s, _ = make_session(seed=seed, lead_s=0.3, reps=4, rates=(200.0, 60.0, 100.0))
     rv = review_session(s)
-    ev1 = _stream(s, PipelineConfig(), chunk=None, seed=seed)
-    ev2 = _stream(s, PipelineConfig(), chunk=None, seed=seed + 1)
+    # offline review measures with the axes its first pass learned; live gets them from
+    # practice hinges: given the same axes, any chunking gives the same result
+    axes = learned_axes(run_pipeline(s, PipelineConfig()))
+    ev1 = _stream(s, PipelineConfig(), chunk=None, seed=seed, axes=axes)
+    ev2 = _stream(s, PipelineConfig(), chunk=None, seed=seed + 1, axes=axes)
     reps1 = [e.rep for e in ev1 if e.kind == "rep_end"]
     reps2 = [e.rep for e in ev2 if e.kind == "rep_end"]
     assert len(reps1) == len(reps2) == len(rv.reps) == 4, f"seed {seed}"
