@@ -1,0 +1,81 @@
+"""``hipfirst demo``: a live set on three virtual sensors through the real bleak client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from pathlib import Path
+
+from analysis.config import EXERCISES
+from analysis.sim import fault_name
+from hipfirst.commands.monitor import PrintHooks
+from hipfirst.errors import UserError
+from hipfirst.live.demo import DemoOptions, run_demo
+
+
+def parse_faults(text: str) -> dict[str, int]:
+    """``"lumbar_first:2,rounding:1"`` -> ``{"lumbar_first": 2, "lumbar_flexion": 1}``."""
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, count = part.partition(":")
+        try:
+            out[fault_name(name)] = int(count or "1")
+        except ValueError as exc:
+            raise UserError(f"--faults: {part!r}: {exc}") from exc
+    return out
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser(
+        "demo", help="coach a simulated lifter on three virtual sensors (no hardware needed)"
+    )
+    p.add_argument("--exercise", choices=EXERCISES, default="rdl")
+    p.add_argument("--reps", type=int, default=6)
+    p.add_argument("--faults", default="lumbar_first:2", help="e.g. lumbar_first:2,rounding:1")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--speed", type=float, default=1.0, help="times real time (1)")
+    p.add_argument("--out-dir", type=Path, default=Path("recordings"))
+    p.add_argument(
+        "-o", "--output", type=Path, help="recording file (default: a new one in --out-dir)"
+    )
+    p.add_argument("--no-record", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.reps < 1:
+        raise UserError("--reps must be at least 1")
+    if not 0.1 <= args.speed <= 50:
+        raise UserError("--speed must be between 0.1 and 50")
+    opts = DemoOptions(
+        exercise=args.exercise,
+        reps=args.reps,
+        faults=parse_faults(args.faults),
+        seed=args.seed,
+        speed=args.speed,
+        out_dir=None if args.no_record else args.out_dir,
+        out_file=None if args.no_record else args.output,
+    )
+    return asyncio.run(_demo(opts))
+
+
+async def _demo(opts: DemoOptions) -> int:
+    print(
+        f"demo: a simulated {opts.exercise} set ({opts.reps} reps) on three virtual sensors "
+        "(lumbar, sacrum, thigh) over a virtual BLE link, through bleak"
+    )
+    print("stand still for the first seconds: the neutral posture is being captured...")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError):
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+    result = await run_demo(opts, hooks=[PrintHooks()], stop=stop)
+    s = result.summary
+    reps = [e for e in s.events if e.kind == "rep_end"]
+    print(f"{len(reps)} reps, {len(s.alerts)} alerts, {len(s.gaps)} gaps")
+    if result.recording is not None:
+        print(f"recorded to {result.recording}")
+        print(f"review it:  hipfirst review {result.recording}")
+    return 0
