@@ -84,12 +84,23 @@ class PipelineConfig:
     lumbar_first_lead_ms: float = 100.0
     """Back moving >100 ms before the hips is visible on video and coachable; shorter leads are
     within the timing noise of two skin-mounted sensors."""
-    live_hip_margin_ms: float = 150.0
-    """Live alert without waiting for the hip: once the lumbar has departed and the hip is
-    still inside its noise band this long after (lumbar onset + lead threshold). A hip that
-    has not left its 0.5° band can have started at most ~0.1 × its movement time earlier."""
     lumbar_first_min_deg: float = 3.0
-    """...and the back must really move (a few degrees), not just twitch."""
+    """...and the back must really have moved early: at least this much by the time the hips
+    have done ``lumbar_first_early_hip_frac`` of their range (a twitch is not a lead)."""
+    lumbar_first_early_hip_frac: float = 0.15
+    lumbar_first_share: float = 0.5
+    """...OR, with that early movement, the lumbar spine had already done this share of its
+    whole excursion when the hips had done 15 % of theirs. This is the lumbopelvic rhythm of
+    the early descent: in a hip-led hinge the spine moves in proportion with the hips (share
+    about 0.15), in a back-first one it moves first (0.75-0.95 on simulated back-first
+    reps). It catches back-first reps whose onset lead is blurred by noise, and the 3°
+    minimum rejects hip-led reps whose small, slow lumbar movement has an uncertain onset.
+    ``lumbar_first`` = early lumbar >= ``lumbar_first_min_deg`` AND (lead >
+    ``lumbar_first_lead_ms`` OR share >= ``lumbar_first_share``)."""
+    live_early_hip_deg: float = 10.0
+    """Live alert: the lumbar has departed ``lumbar_departure_deg`` from its pre-rep posture
+    while the hips have folded less than this. Decided at the lumbar's crossing, so the
+    alert comes as soon as the back has moved 3°, early in the descent."""
     lumbar_flexion_deg: float = 20.0
     """Rounding beyond ~20° from the rep's start posture uses most of the lumbar flexion range
     that a hinge should keep (typical lumbar ROM ~40-60°)."""

@@ -22,6 +22,9 @@ HOLD_FRACTION = 0.8
 @dataclass(frozen=True)
 class FlagInputs:
     lead_ms: float | None
+    lumbar_early_deg: float | None
+    """Lumbar excursion (towards its larger side) when the hip reached 15 % of its range."""
+    lumbar_early_share: float | None
     lumbar_peak_deg: float | None
     lumbar_min_deg: float | None
     hip_rom_deg: float | None
@@ -50,13 +53,12 @@ def torso_drift_deg(
 
 def rep_flags(x: FlagInputs, c: PipelineConfig) -> tuple[str, ...]:
     on: set[str] = set()
-    lumbar_moved = max(abs(x.lumbar_peak_deg or 0.0), abs(x.lumbar_min_deg or 0.0))
-    if (
-        x.lead_ms is not None
-        and x.lead_ms > c.lumbar_first_lead_ms
-        and lumbar_moved >= c.lumbar_first_min_deg
-    ):
-        on.add("lumbar_first")
+    early = x.lumbar_early_deg
+    if early is not None and early >= c.lumbar_first_min_deg:
+        led = x.lead_ms is not None and x.lead_ms > c.lumbar_first_lead_ms
+        share = x.lumbar_early_share is not None and x.lumbar_early_share >= c.lumbar_first_share
+        if led or share:
+            on.add("lumbar_first")
     if x.lumbar_peak_deg is not None and x.lumbar_peak_deg > c.lumbar_flexion_deg:
         on.add("lumbar_flexion")
     if x.lumbar_min_deg is not None and x.lumbar_min_deg < c.lumbar_extension_deg:

@@ -100,24 +100,3 @@ def minjerk_onset(d: np.ndarray, *, lo_frac: float, hi_frac: float, noise: float
     if tau_hi <= tau_lo:
         return None
     return float(t_lo - tau_lo / (tau_hi - tau_lo) * (t_hi - t_lo))
-
-
-def cubic_onset(d: np.ndarray, *, lo: float, hi: float) -> float | None:
-    """Live onset estimate: extrapolate the last rises through ``lo`` and ``hi`` back to 0.
-
-    ``d`` is the deviation in the departure direction up to now (its last sample above
-    ``hi``). A smooth movement starts like ``(t - t0)³``, so two small levels give ``t0``
-    without knowing the range of motion yet; with levels 0.5°/1° this is within about
-    −75..0 ms of the true start for 6-60° minimum-jerk movements of 1-1.5 s, where a 0.5°
-    threshold alone is 100-350 ms late.
-    """
-    below_hi = np.flatnonzero(d < hi)
-    if not len(below_hi) or below_hi[-1] >= len(d) - 1:
-        return None
-    i2 = int(below_hi[-1])
-    below_lo = np.flatnonzero(d[: i2 + 1] <= lo)
-    if not len(below_lo) or below_lo[-1] >= len(d) - 1:
-        return None
-    t1 = _level_time(d, int(below_lo[-1]), lo)
-    t2 = _level_time(d, i2, hi)
-    return float(t1 - (t2 - t1) / ((hi / lo) ** (1.0 / 3.0) - 1.0))

@@ -10,9 +10,9 @@ Per rep:
   keeps the reference posture at the top (the values of every angle where the rep
   signal was lowest, i.e. the lockout/standing point), finds the first departure of the
   rep signal, hip and lumbar angles from it, and backtracks their onsets;
-- ``lumbar_first`` alert: as soon as the lumbar angle has departed and the hip is still
-  inside its noise band ``lumbar_first_lead_ms`` after the lumbar onset (or, if the hip
-  departs first, once its onset shows a lead beyond the threshold);
+- ``lumbar_first`` alert: decided when the lumbar angle first departs
+  ``lumbar_departure_deg`` from the top posture; it fires if the hips have folded less
+  than ``live_early_hip_deg`` by then (the back moved before the hips);
 - rounding / arching / knee-dominant alerts at the first sample past their threshold
   during the rep; torso drift at the end of a held rep;
 - the rep is closed ``settle_s`` after the signal fell below the exit threshold (or at
@@ -28,7 +28,7 @@ import numpy as np
 from analysis.config import PipelineConfig
 from analysis.flags import FlagInputs, rep_flags
 from analysis.history import History
-from analysis.onsets import cubic_onset, first_crossing, minjerk_onset, onset
+from analysis.onsets import first_crossing, minjerk_onset, onset
 from analysis.reps import RepDetector, RepEvent
 from analysis.results import LiveEvent, RepResult
 
@@ -55,9 +55,6 @@ class _Watch:
     cross: dict[str, int] = field(default_factory=dict)
     onset_k: dict[str, float] = field(default_factory=dict)
     base: dict[str, float] = field(default_factory=dict)
-    live_on: dict[str, float] = field(default_factory=dict)
-    hip_moved_k: int = -1
-    hip_scanned_to: int = -1
     lf_decided: bool = False
     lf_alert_k: int = -1
 
@@ -89,7 +86,6 @@ class RepTracker:
         self.hist = History(SIGNALS, capacity=cap)
         self.quiet_n = max(1, round(config.quiet_s * self.hz))
         self.lead_n = config.lumbar_first_lead_ms / 1000.0 * self.hz
-        self.margin_n = config.live_hip_margin_ms / 1000.0 * self.hz
         self.lookback_n = round(config.onset_lookback_s * self.hz)
         self.settle_n = round(SETTLE_S * self.hz)
         self.watch: _Watch | None = None
@@ -236,58 +232,24 @@ class RepTracker:
                 w.cross[n] = c
                 w.onset_k[n] = lo + on
                 w.base[n] = base
-                if n == "lumbar":
-                    w.live_on[n] = self._live_onset(n, base, lo, c) or w.onset_k[n]
-        if self.has.get("hip") and w.hip_moved_k < 0:
-            self._scan_hip_moved(w, b)
         self._lumbar_first_live(w, a, b, out)
-
-    def _live_onset(self, n: str, base: float, lo: int, c: int) -> float | None:
-        x = self.hist.get(n, lo, c + 1)
-        d = (x - base) * (1.0 if x[-1] >= base else -1.0)
-        noise = self.c.onset_noise_deg
-        on = cubic_onset(d, lo=noise, hi=2.0 * noise)
-        return None if on is None else lo + max(on, 0.0)
-
-    def _scan_hip_moved(self, w: _Watch, b: int) -> None:
-        """First sample where the hip left ``2 × onset_noise_deg`` (its live onset is
-        extrapolated from there)."""
-        a = max(w.hip_scanned_to, w.rmin_k)
-        if b <= a:
-            return
-        x = self.hist.get("hip", a, b)
-        i = first_crossing(x - w.ref["hip"], 2.0 * self.c.onset_noise_deg)
-        w.hip_scanned_to = b
-        if i >= 0:
-            c = a + i
-            w.hip_moved_k = c
-            lo = max(w.start_k, c - self.lookback_n)
-            w.live_on["hip"] = self._live_onset("hip", w.ref["hip"], lo, c) or float(c)
 
     def _dep(self, n: str) -> float:
         return self.c.lumbar_departure_deg if n == "lumbar" else self.c.hip_departure_deg
 
     def _lumbar_first_live(self, w: _Watch, a: int, b: int, out: list[LiveEvent]) -> None:
-        """Live lumbar-first decision (see the module docstring)."""
+        """Live lumbar-first: decided when the lumbar first departs ``lumbar_departure_deg``
+        from its pre-rep posture; alert if the hips have folded less than
+        ``live_early_hip_deg`` by then (see ``PipelineConfig``)."""
         if w.lf_decided or "lumbar" not in w.cross or not self.has.get("hip"):
             return
-        l_on = w.live_on["lumbar"]
-        moved = w.hip_moved_k if w.hip_moved_k >= 0 else b
-        # the hip is still inside its noise band well after the lead threshold: certain
-        deadline = max(w.cross["lumbar"], int(np.ceil(l_on + self.lead_n + self.margin_n)))
-        lo, hi = max(a, deadline), min(b, moved)
-        if lo < hi:
-            hip = self.hist.get("hip", lo, hi)
-            quiet = np.abs(hip - w.ref["hip"]) <= self.c.onset_noise_deg
-            i = int(np.argmax(quiet))
-            if quiet[i]:
-                w.lf_decided = True
-                self._alert_lf(w, lo + i, out)
-                return
-        if moved < b:  # the hip has moved: decide from the two live onsets
-            w.lf_decided = True
-            if w.live_on["hip"] - l_on > self.lead_n:
-                self._alert_lf(w, max(moved, w.cross["lumbar"]), out)
+        k = w.cross["lumbar"]
+        if k >= b:
+            return
+        w.lf_decided = True
+        hip = self.hist.at("hip", k) - w.ref["hip"]
+        if np.isfinite(hip) and hip < self.c.live_early_hip_deg:
+            self._alert_lf(w, k, out)
 
     def _alert_lf(self, w: _Watch, k: int, out: list[LiveEvent]) -> None:
         w.lf_alert_k = k
@@ -389,6 +351,28 @@ class RepTracker:
                 # never later than the threshold onset, never before the lookback window
                 w.onset_k[n] = min(w.onset_k[n], max(lo + on, float(lo)))
 
+    def _early_lumbar(
+        self,
+        hip: np.ndarray | None,
+        lum: np.ndarray | None,
+        base_h: float,
+        base_l: float,
+        hip_rom: float | None,
+        lpk: float | None,
+        lmin: float | None,
+    ) -> tuple[float | None, float | None]:
+        """Lumbar excursion (towards its larger side) when the hip first reached
+        ``lumbar_first_early_hip_frac`` of its range, and its share of the whole excursion."""
+        if hip is None or lum is None or not hip_rom or hip_rom <= 0 or lpk is None:
+            return None, None
+        reached = np.flatnonzero(hip - base_h >= self.c.lumbar_first_early_hip_frac * hip_rom)
+        if not len(reached) or not np.isfinite(lum[reached[0]]):
+            return None, None
+        side = 1.0 if lpk >= -(lmin or 0.0) else -1.0
+        moved = max(lpk, -(lmin or 0.0))
+        early = side * float(lum[reached[0]] - base_l)
+        return early, (early / moved if moved > 0 else None)
+
     def _result(self, rep: _Rep, start_k: float, end_k: int) -> RepResult:
         w = rep.watch
         s, e = int(np.floor(start_k)), end_k + 1
@@ -404,6 +388,7 @@ class RepTracker:
         lead = (
             float(h_on - l_on) / self.hz * 1000.0 if h_on is not None and l_on is not None else None
         )
+        early, share = self._early_lumbar(hip, lum, base_h, base_l, hip_rom, lpk, lmin)
         thigh_bottom = (
             self.hist.at("thigh", rep.peak_k) - w.ref.get("thigh", np.nan)
             if self.has.get("thigh")
@@ -414,6 +399,8 @@ class RepTracker:
         flags = rep_flags(
             FlagInputs(
                 lead_ms=lead,
+                lumbar_early_deg=early,
+                lumbar_early_share=share,
                 lumbar_peak_deg=lpk,
                 lumbar_min_deg=lmin,
                 hip_rom_deg=hip_rom,

@@ -46,6 +46,8 @@ class Tally:
     lf: list[tuple[bool, bool]] = field(default_factory=list)  # (truth, flagged)
     faults: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     lead_err_ms: list[float] = field(default_factory=list)
+    lead_err_lf_ms: list[float] = field(default_factory=list)
+    live_false: list[bool] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     before_bottom: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -67,8 +69,10 @@ def scenarios(n: int) -> list[dict[str, Any]]:
         faults = dict(fault_sets[(i // len(EXERCISES)) % len(fault_sets)])
         if ex == "row":
             faults = {k: v for k, v in faults.items() if k != "lumbar_first"}
-            if i % 2:
+            if (i // len(EXERCISES)) % 2 == 0:
                 faults["torso_drift"] = 1
+        elif (i // len(EXERCISES)) % 3 == 1:
+            faults["knee_dominant"] = 1
         out.append(
             {
                 "exercise": ex,
@@ -202,9 +206,13 @@ def evaluate(sc: dict[str, Any], tally: Tally) -> None:
         lead_true = getattr(tr, "lumbar_lead_ms", None)
         if lead_true is not None and fr.lumbar_lead_ms is not None:
             tally.lead_err_ms.append(abs(fr.lumbar_lead_ms - float(lead_true)))
-        if "lumbar_first" in faults:
-            start, bottom, end = _rep_span(tr)
-            mine = [a for a in lf_alerts if start - 1.0 <= a.time_s <= end]
+            if "lumbar_first" in faults:
+                tally.lead_err_lf_ms.append(abs(fr.lumbar_lead_ms - float(lead_true)))
+        start, bottom, end = _rep_span(tr)
+        mine = [a for a in lf_alerts if start - 0.5 <= a.time_s <= end]
+        if "lumbar_first" not in faults:
+            tally.live_false.append(bool(mine))
+        else:
             cross = true_crossing(ta, tr, cfg.lumbar_departure_deg)
             if mine and cross is not None:
                 tally.latency_ms.append((mine[0].time_s - cross) * 1000.0)
@@ -243,6 +251,11 @@ def main() -> None:
         print(f"{f} {what}: {rate(v)}")
     e = tally.lead_err_ms
     print(f"lumbar-lead abs error: median {pct(e, 50):.0f} ms, p95 {pct(e, 95):.0f} ms, n={len(e)}")
+    e = tally.lead_err_lf_ms
+    print(
+        f"  on lumbar-first reps: median {pct(e, 50):.0f} ms, p95 {pct(e, 95):.0f} ms, n={len(e)}"
+    )
+    print(f"live lumbar_first alerts on other reps (false alarms): {rate(tally.live_false)}")
     la = tally.latency_ms
     print(f"live alert latency: median {pct(la, 50):.0f} ms, p95 {pct(la, 95):.0f} ms, n={len(la)}")
     print(f"lumbar-first reps alerted before the bottom: {rate(tally.before_bottom)}")
