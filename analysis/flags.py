@@ -17,6 +17,7 @@ HOLD_MIN_S = 3.0
 """A rep counts as a held hinge (torso drift is checked) when it stays deep this long."""
 HOLD_FRACTION = 0.8
 """...deep = rep signal at or above this fraction of its peak excursion."""
+SETTLED_FRACTION = 0.95
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class FlagInputs:
 def torso_drift_deg(
     rep_signal: np.ndarray, trunk_deg: np.ndarray, *, grid_hz: float
 ) -> float | None:
-    """Trunk tilt change from the first to the last second of the hold (None: no hold)."""
+    """Trunk tilt change from the first second of the settled hold to its last second
+    (None: no hold)."""
     if len(rep_signal) == 0 or not np.any(np.isfinite(rep_signal)):
         return None
     rel = rep_signal - rep_signal[0]
@@ -46,7 +48,10 @@ def torso_drift_deg(
     if len(deep) == 0 or (deep[-1] - deep[0]) < HOLD_MIN_S * grid_hz:
         return None
     one = round(grid_hz)
-    first = trunk_deg[deep[0] : deep[0] + one]
+    # the hold starts once the descent has settled (95 % of the excursion), not at the
+    # 80 % mark where the trunk is still coming down into the hinge
+    settled = int(np.argmax(rel >= SETTLED_FRACTION * np.nanmax(rel)))
+    first = trunk_deg[settled : settled + one]
     last = trunk_deg[deep[-1] - one + 1 : deep[-1] + 1]
     return float(np.nanmedian(last) - np.nanmedian(first))
 

@@ -46,6 +46,7 @@ def write_sidecar(csv_path: str | Path, data: dict[str, Any]) -> Path:
     text = json.dumps(data, indent=2, sort_keys=False, allow_nan=False, default=_plain) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes it private; a sidecar is as public as its CSV
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
