@@ -1,0 +1,82 @@
+"""The bundled example sessions review as their simulator truth says (recordings/examples)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analysis.review import review_session
+from analysis.session_csv import read_session_csv
+from analysis.sim import read_truth, truth_path
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "recordings" / "examples"
+
+
+def review(name: str):  # type: ignore[no-untyped-def]
+    f = EXAMPLES / name
+    return review_session(read_session_csv(f)), read_truth(truth_path(f))[0]
+
+
+def flagged(reps, flag: str) -> list[int]:  # type: ignore[no-untyped-def]
+    return [r.index for r in reps if flag in (r.flags if hasattr(r, "flags") else r.faults)]
+
+
+def test_rdl_back_first_reps_are_the_true_ones() -> None:
+    rv, truth = review("rdl_lumbar_first.csv")
+    assert len(rv.reps) == len(truth) == 8
+    assert flagged(rv.reps, "lumbar_first") == flagged(truth, "lumbar_first") == [1, 3, 7]
+
+
+def test_deadlift_rounding_and_knee() -> None:
+    rv, truth = review("deadlift_knee_rounding.csv")
+    for flag in ("lumbar_flexion", "knee_dominant"):
+        assert flagged(rv.reps, flag) == flagged(truth, flag) != []
+    assert not flagged(rv.reps, "lumbar_first")
+
+
+def test_two_sensors_say_what_is_missing() -> None:
+    rv, truth = review("hinge_two_sensors.csv")
+    assert len(rv.reps) == len(truth) == 5
+    assert all(r.lumbar_peak_deg is None and r.lumbar_lead_ms is None for r in rv.reps)
+    assert all(r.hip_rom_deg is not None and r.hip_rom_deg > 40 for r in rv.reps)
+    assert rv.angles.lumbar_deg is None
+    assert any("lumbar" in m for m in rv.missing)
+
+
+def test_swing_reps_and_an_arched_lockout() -> None:
+    rv, truth = review("swing_arching.csv")
+    assert len(rv.reps) == len(truth) == 10
+    assert 9 in flagged(rv.reps, "lumbar_extension")
+
+
+def test_simulate_command_writes_session_sidecar_and_truth(tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    cmd = [sys.executable, "-m", "hipfirst.cli", "simulate", "--exercise", "rdl", "--reps", "3"]
+    done = subprocess.run(
+        [*cmd, "--faults", "lumbar_first:1", "--seed", "3", "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    side = json.loads((tmp_path / "s.json").read_text())
+    assert side["simulated"] is True and side["exercise"] == "rdl"
+    reps, _ = read_truth(tmp_path / "s.truth.json")
+    assert len(reps) == 3 and sum("lumbar_first" in r.faults for r in reps) == 1
+    assert read_session_csv(out).sensors["lumbar"].samples > 1000
+    bad = subprocess.run(
+        [*cmd, "--faults", "slouch:1", "-o", str(tmp_path / "t.csv")],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "unknown fault 'slouch'" in bad.stderr
+    assert "Traceback" not in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.csv")))
+def test_every_example_is_marked_simulated(name: str) -> None:
+    side = json.loads((EXAMPLES / name).with_suffix(".json").read_text())
+    assert side["simulated"] is True
