@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from pathlib import Path
 
 from analysis.config import EXERCISES, PipelineConfig
 from analysis.results import LiveEvent
 from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.targets import find_targets
+from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
 
 
 class PrintHooks(LiveHooks):
@@ -46,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--assign", metavar="P=ADDR,...", help="e.g. lumbar=AA:BB:..,thigh=..")
     p.add_argument("--rate", type=float, default=200.0, help="sample rate in Hz (200)")
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    p.add_argument("--out-dir", type=Path, default=DEFAULT_DIR, help="where recordings go")
+    p.add_argument("--no-record", action="store_true", help="do not record the set")
     p.set_defaults(func=run)
 
 
@@ -63,7 +67,21 @@ async def _monitor(args: argparse.Namespace) -> int:
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
     manager.start()
-    await manager.wait_streaming(timeout_s=30.0)
+    await manager.wait_streaming(timeout_s=30.0)  # the manager queues samples meanwhile
+    recorder = None
+    if not args.no_record:
+        recorder = SessionRecorder(
+            recording_path(args.exercise, directory=args.out_dir),
+            meta=RecordingMeta(
+                exercise=args.exercise,
+                placements=[t.placement for t in targets],
+                devices={
+                    t.placement: {"address": t.address, "driver": t.driver.kind} for t in targets
+                },
+            ),
+        )
+        print(f"recording to {recorder.path}")
+    session.recorder = recorder
     summary = await session.run(stop=stop, duration_s=args.seconds)
     print(
         f"{len([e for e in summary.events if e.kind == 'rep_end'])} reps, "
