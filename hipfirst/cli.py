@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ from hipfirst import __version__
 from hipfirst.errors import UserError
 
 # Each entry is a module in hipfirst.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = ("scan", "monitor", "demo", "simulate")
+COMMANDS: tuple[str, ...] = ("scan", "monitor", "demo", "simulate", "review")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,6 +53,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hipfirst: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `hipfirst review X --json | head`: the reader went away
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
+        return 0
+    except OSError as exc:  # disk full, permission denied... on a file we were told to write
+        name = getattr(exc, "filename", None)
+        where = f"{name}: " if name else ""
+        print(f"hipfirst: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,1 @@
+"""Presenting a ``SessionReview``: plain-words verdicts, tables, CSV, plots, HTML."""
