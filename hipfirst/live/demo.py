@@ -10,6 +10,7 @@ the live session runs the streaming pipeline, raises alerts and records the set 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,9 @@ from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
 from hipfirst.live.session import LiveHooks, LiveSession, LiveSummary
 from hipfirst.recording import RecordingMeta, SessionRecorder, recording_path
+
+# Bumble's controller logs a warning for packets still in flight when a link is torn down
+logging.getLogger("bumble").setLevel(logging.ERROR)
 
 
 @dataclass(frozen=True, kw_only=True)
