@@ -260,7 +260,7 @@ def main() -> None:
     print(f"live alert latency: median {pct(la, 50):.0f} ms, p95 {pct(la, 95):.0f} ms, n={len(la)}")
     print(f"lumbar-first reps alerted before the bottom: {rate(tally.before_bottom)}")
     try:
-        from bench.broad import broad_inclination_rmse  # type: ignore[import-not-found]
+        from broad import broad_inclination_rmse  # bench/ is on sys.path when run as a script
     except ImportError:
         print("BROAD inclination RMSE: bench/broad.py not present")
     else:

@@ -13,7 +13,7 @@ from hipfirst import __version__
 from hipfirst.errors import UserError
 
 # Each entry is a module in hipfirst.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = ("scan", "monitor", "demo", "simulate", "review")
+COMMANDS: tuple[str, ...] = ("scan", "monitor", "demo", "simulate", "review", "orientation")
 
 
 def build_parser() -> argparse.ArgumentParser:
