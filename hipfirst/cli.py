@@ -13,7 +13,15 @@ from hipfirst import __version__
 from hipfirst.errors import UserError
 
 # Each entry is a module in hipfirst.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = ("scan", "monitor", "demo", "simulate", "review", "orientation")
+COMMANDS: tuple[str, ...] = (
+    "scan",
+    "monitor",
+    "demo",
+    "simulate",
+    "review",
+    "orientation",
+    "history",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
