@@ -78,3 +78,33 @@ def offline_alerts(session, cfg):  # type: ignore[no-untyped-def]
                 cur[n] = j
     events += pipe.finish()
     return [e for e in events if e.kind == "alert"]
+
+
+async def test_live_alerts_sound_and_buzz_the_lumbar_sensor(tmp_path: Path) -> None:
+    """The demo with the alert dispatcher: each delivered alert is played into the WAV sink
+    and its buzz pattern reaches the virtual lumbar sensor through bleak."""
+    import wave
+
+    from hipfirst.alerts import PATTERNS, AlertDispatcher, HapticOut, WavFileSink
+
+    sink = WavFileSink(tmp_path / "cues.wav")
+    made: list[AlertDispatcher] = []
+
+    def hooks(manager):  # type: ignore[no-untyped-def]
+        made.append(AlertDispatcher(audio=sink, haptic=HapticOut(manager)))
+        return made
+
+    opts = DemoOptions(reps=3, faults={"lumbar_first": 2}, seed=22, speed=8.0, out_dir=None)
+    res = await run_demo(opts, make_hooks=hooks)
+    sink.close()
+    (d,) = made
+    delivered = [x for x in d.log if x.delivered]
+    assert delivered and len(delivered) == len(res.summary.alerts)
+    buzzed = res.sensors["lumbar"].haptic_log
+    assert [(h.command.intensity_pct, h.command.pattern_ms) for h in buzzed] == [
+        PATTERNS[x.flag] for x in delivered
+    ]
+    assert res.sensors["thigh"].haptic_log == []
+    assert [s.flag for s in sink.started] == [x.flag for x in delivered]
+    with wave.open(str(tmp_path / "cues.wav")) as w:
+        assert w.getnframes() >= sum(len(d.cues[x.flag]) for x in delivered)

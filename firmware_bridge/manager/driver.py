@@ -105,6 +105,12 @@ class SensorDriver(ABC):
         """One time probe, for drivers whose device supports it."""
         return None
 
+    async def haptic(
+        self, client: BleakClient, *, intensity_pct: int, pattern_ms: tuple[int, ...]
+    ) -> bool:
+        """Buzz the device (on, off, on... in ms); False if it has no vibration motor."""
+        return False
+
     async def read_battery(self, client: BleakClient) -> int | None:
         """Battery percent from the standard Battery Service, if present."""
         for service in client.services:

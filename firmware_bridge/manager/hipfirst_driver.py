@@ -13,6 +13,7 @@ from firmware_bridge.errors import BridgeError
 from firmware_bridge.manager.driver import Clock, Frame, OnData, Probe, SensorDriver, StreamInfo
 from firmware_bridge.profile import (
     Ack,
+    Haptic,
     ImuPacket,
     MalformedPacket,
     Result,
@@ -133,6 +134,16 @@ class HipfirstDriver(SensorDriver):
     async def stop(self, client: BleakClient) -> None:
         if client.is_connected:
             await self._command(client, StopStream())
+
+    async def haptic(
+        self, client: BleakClient, *, intensity_pct: int, pattern_ms: tuple[int, ...]
+    ) -> bool:
+        """HAPTIC on the control characteristic (PROFILE.md); True once the sensor acked it.
+        A sensor without a motor answers UNSUPPORTED, which is False, not an error."""
+        ack, _, _ = await self._command(
+            client, Haptic(intensity_pct=intensity_pct, pattern_ms=pattern_ms)
+        )
+        return ack.result == Result.OK
 
     async def probe(self, client: BleakClient, clock: Clock) -> Probe | None:
         token = next(self._tokens) & 0xFFFFFFFF

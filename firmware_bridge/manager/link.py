@@ -218,6 +218,18 @@ class SensorLink:
                 dev = self._time(probe.device_us)
                 self.sync.observe_probe(dev, probe.host_sent_s, probe.host_received_s)
 
+    async def haptic(self, *, intensity_pct: int, pattern_ms: tuple[int, ...]) -> bool:
+        """Buzz this sensor now; False if it is not streaming or cannot buzz."""
+        client = self._client
+        if client is None or not client.is_connected or not self._streaming.is_set():
+            return False
+        try:
+            return await self.driver.haptic(
+                client, intensity_pct=intensity_pct, pattern_ms=pattern_ms
+            )
+        except (BleakError, BridgeError, TimeoutError):
+            return False
+
     async def stop(self) -> None:
         """Stop streaming and disconnect; :meth:`run` then returns."""
         self._stopping = True

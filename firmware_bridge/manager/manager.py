@@ -118,6 +118,15 @@ class SensorManager:
                 self.gaps.append(item)
             yield item
 
+    async def haptic(
+        self, placement: str, *, intensity_pct: int, pattern_ms: tuple[int, ...]
+    ) -> bool:
+        """Buzz the sensor at ``placement``; False if there is none or it cannot buzz."""
+        link = self.links.get(placement)
+        if link is None:
+            return False
+        return await link.haptic(intensity_pct=intensity_pct, pattern_ms=pattern_ms)
+
     async def stop(self) -> None:
         """Stop streaming, disconnect, drain: :meth:`events` ends after the last sample."""
         if self._closed:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from analysis.config import EXERCISES
 from analysis.sim import fault_name
+from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.live.demo import DemoOptions, run_demo
@@ -41,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "-o", "--output", type=Path, help="recording file (default: a new one in --out-dir)"
     )
     p.add_argument("--no-record", action="store_true")
+    add_alert_options(p)
     p.set_defaults(func=run)
 
 
@@ -58,10 +60,10 @@ def run(args: argparse.Namespace) -> int:
         out_dir=None if args.no_record else args.out_dir,
         out_file=None if args.no_record else args.output,
     )
-    return asyncio.run(_demo(opts))
+    return asyncio.run(_demo(opts, args))
 
 
-async def _demo(opts: DemoOptions) -> int:
+async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
     print(
         f"demo: a simulated {opts.exercise} set ({opts.reps} reps) on three virtual sensors "
         "(lumbar, sacrum, thigh) over a virtual BLE link, through bleak"
@@ -71,7 +73,11 @@ async def _demo(opts: DemoOptions) -> int:
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
-    result = await run_demo(opts, hooks=[PrintHooks()], stop=stop)
+    alerts = make_alerts(args)
+    try:
+        result = await run_demo(opts, hooks=[PrintHooks()], make_hooks=alerts.hooks_for, stop=stop)
+    finally:
+        alerts.close()
     s = result.summary
     reps = [e for e in s.events if e.kind == "rep_end"]
     print(f"{len(reps)} reps, {len(s.alerts)} alerts, {len(s.gaps)} gaps")

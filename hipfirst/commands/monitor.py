@@ -11,6 +11,7 @@ from pathlib import Path
 from analysis.config import EXERCISES, PipelineConfig
 from analysis.results import LiveEvent
 from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
+from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
@@ -50,16 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_DIR, help="where recordings go")
     p.add_argument("--no-record", action="store_true", help="do not record the set")
+    add_alert_options(p)
     p.set_defaults(func=run)
 
 
 async def _monitor(args: argparse.Namespace) -> int:
     targets, _found = await find_targets(assign_text=args.assign)
     manager = SensorManager(targets, settings=LinkSettings(rate_hz=args.rate))
+    alerts = make_alerts(args)
     session = LiveSession(
         manager,
         config=PipelineConfig.for_exercise(args.exercise),
-        hooks=[PrintHooks()],
+        hooks=[PrintHooks(), *alerts.hooks_for(manager)],
         rate_hz=args.rate,
     )
     stop = asyncio.Event()
@@ -82,7 +85,10 @@ async def _monitor(args: argparse.Namespace) -> int:
         )
         print(f"recording to {recorder.path}")
     session.recorder = recorder
-    summary = await session.run(stop=stop, duration_s=args.seconds)
+    try:
+        summary = await session.run(stop=stop, duration_s=args.seconds)
+    finally:
+        alerts.close()
     print(
         f"{len([e for e in summary.events if e.kind == 'rep_end'])} reps, "
         f"{len(summary.alerts)} alerts, {len(summary.gaps)} gaps"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,6 +70,7 @@ async def run_demo(
     opts: DemoOptions,
     *,
     hooks: Sequence[LiveHooks] = (),
+    make_hooks: Callable[[SensorManager], Sequence[LiveHooks]] | None = None,
     config: PipelineConfig | None = None,
     placements: Sequence[str] = ("lumbar", "sacrum", "thigh"),
     stop: asyncio.Event | None = None,
@@ -119,8 +120,9 @@ async def run_demo(
                     extra={"demo": sim.config.to_json()},
                 ),
             )
+        all_hooks = [*hooks, *(make_hooks(manager) if make_hooks else ())]
         session = LiveSession(
-            manager, config=config, recorder=recorder, hooks=list(hooks), rate_hz=opts.rate_hz
+            manager, config=config, recorder=recorder, hooks=all_hooks, rate_hz=opts.rate_hz
         )
         stop = stop or asyncio.Event()
 
