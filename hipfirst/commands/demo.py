@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES
@@ -14,6 +15,8 @@ from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.live.demo import DemoOptions, run_demo
+from hipfirst.live.session import LiveHooks
+from hipfirst.view import Dashboard
 
 
 def parse_faults(text: str) -> dict[str, int]:
@@ -42,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "-o", "--output", type=Path, help="recording file (default: a new one in --out-dir)"
     )
     p.add_argument("--no-record", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="one line per event, no live view")
     add_alert_options(p)
     p.set_defaults(func=run)
 
@@ -74,10 +78,20 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGINT, stop.set)
     alerts = make_alerts(args)
+    view, view_task, view_stop = None, None, asyncio.Event()
+    if args.quiet or not sys.stdout.isatty():
+        hooks: list[LiveHooks] = [PrintHooks()]
+    else:
+        view = Dashboard(exercise=opts.exercise)
+        hooks = [view]
+        view_task = asyncio.create_task(view.run(view_stop))
     try:
-        result = await run_demo(opts, hooks=[PrintHooks()], make_hooks=alerts.hooks_for, stop=stop)
+        result = await run_demo(opts, hooks=hooks, make_hooks=alerts.hooks_for, stop=stop)
     finally:
         alerts.close()
+        view_stop.set()
+        if view_task is not None:
+            await view_task
     s = result.summary
     reps = [e for e in s.events if e.kind == "rep_end"]
     print(f"{len(reps)} reps, {len(s.alerts)} alerts, {len(s.gaps)} gaps")

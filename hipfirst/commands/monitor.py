@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES, PipelineConfig
@@ -15,6 +16,7 @@ from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
+from hipfirst.view import Dashboard
 
 
 class PrintHooks(LiveHooks):
@@ -51,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seconds", type=float, default=None, help="stop after this long")
     p.add_argument("--out-dir", type=Path, default=DEFAULT_DIR, help="where recordings go")
     p.add_argument("--no-record", action="store_true", help="do not record the set")
+    p.add_argument("--quiet", action="store_true", help="one line per event, no live view")
     add_alert_options(p)
     p.set_defaults(func=run)
 
@@ -59,36 +62,43 @@ async def _monitor(args: argparse.Namespace) -> int:
     targets, _found = await find_targets(assign_text=args.assign)
     manager = SensorManager(targets, settings=LinkSettings(rate_hz=args.rate))
     alerts = make_alerts(args)
-    session = LiveSession(
-        manager,
-        config=PipelineConfig.for_exercise(args.exercise),
-        hooks=[PrintHooks(), *alerts.hooks_for(manager)],
-        rate_hz=args.rate,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    with contextlib.suppress(NotImplementedError):
-        loop.add_signal_handler(signal.SIGINT, stop.set)
-    manager.start()
-    await manager.wait_streaming(timeout_s=30.0)  # the manager queues samples meanwhile
-    recorder = None
-    if not args.no_record:
-        recorder = SessionRecorder(
-            recording_path(args.exercise, directory=args.out_dir),
-            meta=RecordingMeta(
-                exercise=args.exercise,
-                placements=[t.placement for t in targets],
-                devices={
-                    t.placement: {"address": t.address, "driver": t.driver.kind} for t in targets
-                },
-            ),
-        )
-        print(f"recording to {recorder.path}")
-    session.recorder = recorder
+    view = None if args.quiet or not sys.stdout.isatty() else Dashboard(exercise=args.exercise)
+    view_stop = asyncio.Event()
+    view_task = None
     try:
+        session = LiveSession(
+            manager,
+            config=PipelineConfig.for_exercise(args.exercise),
+            hooks=[view or PrintHooks(), *alerts.hooks_for(manager)],
+            rate_hz=args.rate,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+        manager.start()
+        await manager.wait_streaming(timeout_s=30.0)  # the manager queues samples meanwhile
+        if not args.no_record:
+            session.recorder = SessionRecorder(
+                recording_path(args.exercise, directory=args.out_dir),
+                meta=RecordingMeta(
+                    exercise=args.exercise,
+                    placements=[t.placement for t in targets],
+                    devices={
+                        t.placement: {"address": t.address, "driver": t.driver.kind}
+                        for t in targets
+                    },
+                ),
+            )
+            print(f"recording to {session.recorder.path}")
+        view_task = asyncio.create_task(view.run(view_stop)) if view else None
         summary = await session.run(stop=stop, duration_s=args.seconds)
     finally:
         alerts.close()
+        view_stop.set()
+        if view_task is not None:
+            await view_task
+        await manager.stop()
     print(
         f"{len([e for e in summary.events if e.kind == 'rep_end'])} reps, "
         f"{len(summary.alerts)} alerts, {len(summary.gaps)} gaps"

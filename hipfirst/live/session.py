@@ -80,6 +80,10 @@ class LiveSession:
         self.pipeline = StreamingPipeline(self.config, sensors=specs)
         self.recorder = recorder
         self.hooks = list(hooks or [])
+        for hook in self.hooks:  # views that read the newest angles get the session
+            attach = getattr(hook, "attach", None)
+            if callable(attach):
+                attach(self)
         self.summary = LiveSummary(samples={p: 0 for p in manager.links})
         self._subscribers: list[asyncio.Queue[LiveEvent | GapEvent | LinkEvent]] = []
         self._status_interval_s = status_interval_s

@@ -1,0 +1,5 @@
+"""The live terminal view (rich) and its quiet, line-per-event counterpart."""
+
+from hipfirst.view.dashboard import Dashboard, DashboardState
+
+__all__ = ["Dashboard", "DashboardState"]
