@@ -51,7 +51,7 @@ def test_lumbar_bar_turns_red_past_the_rounding_and_arching_thresholds() -> None
     from hipfirst.view.dashboard import bar
 
     def colour(v: float) -> str:
-        return str(bar(v, -30, 40, warn=20.0, neg_warn=-10.0).spans[0].style)
+        return str(bar(v, -30, 40, warn=20.0, neg_warn=-10.0).style)
 
     assert colour(25.0) == "red" and colour(-12.0) == "red"
     assert colour(5.0) == "green" and colour(-5.0) == "green"
