@@ -98,8 +98,9 @@ class SensorDriver(ABC):
         """Stop streaming (best effort; the link may already be gone)."""
 
     @abstractmethod
-    def decode(self, data: bytes) -> Frame:
-        """Decode one notification; raise ``MalformedPacket`` (a ValueError) for bad bytes."""
+    def decode(self, data: bytes) -> Frame | None:
+        """Decode one notification; raise ``MalformedPacket`` (a ValueError) for bad bytes.
+        ``None``: nothing to hand over yet (a driver pairing separate streams holds it)."""
 
     async def probe(self, client: BleakClient, clock: Clock) -> Probe | None:
         """One time probe, for drivers whose device supports it."""

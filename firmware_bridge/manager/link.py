@@ -265,6 +265,8 @@ class SensorLink:
             self.gaps.malformed()
             st.malformed = self.gaps.stats.malformed
             return
+        if frame is None:  # the driver holds it (e.g. to pair ACC with GYRO frames)
+            return
         if frame.backfill:
             self.gaps.stats.backfill_dropped += 1
             return
