@@ -1,5 +1,6 @@
 """Drivers for sensors people can buy; ``DRIVERS`` is what ``hipfirst scan`` recognises."""
 
 from firmware_bridge.devices.polar.driver import PolarDriver
+from firmware_bridge.devices.witmotion.driver import WitMotionDriver
 
-DRIVERS = [PolarDriver]
+DRIVERS = [PolarDriver, WitMotionDriver]

@@ -77,6 +77,10 @@ class SensorDriver(ABC):
     seq_modulo: ClassVar[int | None] = None
     time_modulo_us: ClassVar[int | None] = None
     supports_probe: ClassVar[bool] = False
+    clock_max_drift_ppm: ClassVar[float] = 1000.0
+    """How far the device's sample clock may run from the host's. Crystal clocks are within
+    100 ppm; devices that number their samples without a clock (no timestamps) may be off by
+    their RC oscillator's error, a few per mille."""
 
     @classmethod
     @abstractmethod

@@ -70,7 +70,7 @@ class SensorLink:
         self.device = device
         self.status = SensorStatus(placement=placement, address=self.address, driver=driver.kind)
         self.gaps = GapTracker(seq_modulo=driver.seq_modulo)
-        self.sync = ClockSync()
+        self.sync = ClockSync(max_drift_ppm=driver.clock_max_drift_ppm)
         self._time = Unwrapper(driver.time_modulo_us or (1 << 64))
         self._raw: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
         self._client: BleakClient | None = None
