@@ -1,0 +1,1 @@
+"""Movella (Xsens) DOT: measurement service, "rate quantities" payload."""
