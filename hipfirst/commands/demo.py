@@ -16,6 +16,7 @@ from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.live.demo import DemoOptions, run_demo
 from hipfirst.live.session import LiveHooks
+from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard
 
 
@@ -46,6 +47,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     p.add_argument("--no-record", action="store_true")
     p.add_argument("--quiet", action="store_true", help="one line per event, no live view")
+    p.add_argument(
+        "--practice",
+        type=int,
+        default=0,
+        metavar="N",
+        help="practice hinges to check the placements before the set (0)",
+    )
     add_alert_options(p)
     p.set_defaults(func=run)
 
@@ -72,7 +80,6 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
         f"demo: a simulated {opts.exercise} set ({opts.reps} reps) on three virtual sensors "
         "(lumbar, sacrum, thigh) over a virtual BLE link, through bleak"
     )
-    print("stand still for the first seconds: the neutral posture is being captured...")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
@@ -80,10 +87,10 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
     alerts = make_alerts(args)
     view, view_task, view_stop = None, None, asyncio.Event()
     if args.quiet or not sys.stdout.isatty():
-        hooks: list[LiveHooks] = [PrintHooks()]
+        hooks: list[LiveHooks] = [PrintHooks(), SetFlow(practice_reps=args.practice)]
     else:
         view = Dashboard(exercise=opts.exercise)
-        hooks = [view]
+        hooks = [view, SetFlow(practice_reps=args.practice, say=view.say)]
         view_task = asyncio.create_task(view.run(view_stop))
     try:
         result = await run_demo(opts, hooks=hooks, make_hooks=alerts.hooks_for, stop=stop)

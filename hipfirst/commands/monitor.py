@@ -16,6 +16,7 @@ from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
+from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard
 
 
@@ -54,6 +55,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--out-dir", type=Path, default=DEFAULT_DIR, help="where recordings go")
     p.add_argument("--no-record", action="store_true", help="do not record the set")
     p.add_argument("--quiet", action="store_true", help="one line per event, no live view")
+    p.add_argument(
+        "--practice",
+        type=int,
+        default=2,
+        metavar="N",
+        help="practice hinges to check the placements before the set (2)",
+    )
     add_alert_options(p)
     p.set_defaults(func=run)
 
@@ -69,7 +77,11 @@ async def _monitor(args: argparse.Namespace) -> int:
         session = LiveSession(
             manager,
             config=PipelineConfig.for_exercise(args.exercise),
-            hooks=[view or PrintHooks(), *alerts.hooks_for(manager)],
+            hooks=[
+                view or PrintHooks(),
+                SetFlow(practice_reps=args.practice, say=view.say if view else print),
+                *alerts.hooks_for(manager),
+            ],
             rate_hz=args.rate,
         )
         stop = asyncio.Event()

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from analysis.config import PipelineConfig
 from analysis.results import LiveEvent
-from analysis.stream import SensorSpec, StreamingPipeline
+from analysis.stream import LatestAngles, SensorSpec, StreamingPipeline
 from firmware_bridge.manager import GapEvent, LinkEvent, SampleBlock, SensorManager, SensorStatus
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ class LiveHooks:
 
     def on_status(self, status: dict[str, SensorStatus]) -> None:
         """Called about twice a second with each sensor's live status."""
+
+    def on_angles(self, latest: LatestAngles) -> None:
+        """The newest angles after each batch of samples (keep it cheap)."""
 
 
 @dataclass
@@ -129,6 +132,8 @@ class LiveSession:
                     if self.recorder is not None:
                         self.recorder.add_samples(item)
                     events = self.pipeline.push(item.sensor, item.time_s, item.acc_g, item.gyr_dps)
+                    if self.pipeline.latest is not None:
+                        self._call("on_angles", self.pipeline.latest)
                     self._pipeline_events(events, item.arrival_s)
                 elif isinstance(item, GapEvent):
                     self.summary.gaps.append(item)

@@ -41,7 +41,8 @@ class DashboardState:
     lumbar_deg: float | None = None
     reps: int = 0
     flagged: int = 0
-    last_verdict: str = "stand tall and still..."
+    last_verdict: str = "–"
+    prompt: str = ""
     in_rep: bool = False
     alerts: deque[str] = field(default_factory=lambda: deque(maxlen=3))
     sensors: dict[str, SensorRow] = field(default_factory=dict)
@@ -100,7 +101,10 @@ def render(
             f"{row.loss_pct:.1f}%",
             "–" if row.battery_pct is None else f"{row.battery_pct}%",
         )
-    parts = [head, angles, last]
+    parts = [head]
+    if state.prompt:
+        parts.append(Text(state.prompt, style="bold cyan"))
+    parts += [angles, last]
     if state.alerts:
         parts.append(Text("\n".join(state.alerts), style="bold red"))
     parts.append(sensors)
@@ -117,6 +121,10 @@ class Dashboard(LiveHooks):
 
     def attach(self, session: object) -> None:
         self.session = session
+
+    def say(self, text: str) -> None:
+        """Show a set-up prompt (from ``SetFlow``)."""
+        self.state.prompt = text
 
     def on_event(self, event: LiveEvent) -> None:
         s = self.state
