@@ -40,6 +40,7 @@ def run_pipeline(
     progress: Callable[[float], None] | None = None,
     block_s: float = BLOCK_S,
     axes: dict[str, np.ndarray] | None = None,
+    learn_s: float | None = None,
 ) -> StreamingPipeline:
     """Run the whole session through a recording ``StreamingPipeline`` and return it."""
     specs: dict[str, SensorSpec] = {}
@@ -56,6 +57,7 @@ def run_pipeline(
     t_start = min(float(s.time_s[0]) for s in used)
     cursor = {s.name: 0 for s in used}
     t = t_start
+    learned_at: float | None = None
     while True:
         t += block_s
         for s in used:
@@ -69,8 +71,18 @@ def run_pipeline(
             progress(min(1.0, (t - t_start) / max(t_end - t_start, 1e-9)))
         if t >= t_end:
             break
+        if learn_s is not None and pipe.tilt.established.all():
+            # only the axes are wanted: keep refining them a while, then stop
+            learned_at = learned_at if learned_at is not None else t
+            if t - learned_at >= learn_s:
+                break
     pipe.finish()
     return pipe
+
+
+LEARN_S = 120.0
+"""Pass 1 stops this long after every axis is trusted: two minutes of reps pin an axis
+down; the long tail of an hour-long session adds nothing (pass 2 keeps refining anyway)."""
 
 
 def learned_axes(pipe: StreamingPipeline) -> dict[str, np.ndarray]:
@@ -114,9 +126,9 @@ def review_session(
     # axes from the first sample, so the standing start and the first rep's early descent
     # are signed tilts too (see analysis/tilt.py). Live runs get axes from practice hinges.
     half = None if progress is None else (lambda f: progress(0.5 * f))
-    first = run_pipeline(session, cfg, progress=half)
+    first = run_pipeline(session, cfg, progress=half, learn_s=LEARN_S)
     pipe = first
-    if first.neutral.found and first.tilt.established.any():
+    if first.tilt.established.any():
         axes = learned_axes(first)
         rest = None if progress is None else (lambda f: progress(0.5 + 0.5 * f))
         pipe = run_pipeline(session, cfg, progress=rest, axes=axes)
