@@ -14,6 +14,7 @@ from analysis.sim import fault_name
 from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
+from hipfirst.hold import HoldCoach
 from hipfirst.live.demo import DemoOptions, run_demo
 from hipfirst.live.session import LiveHooks
 from hipfirst.setflow import SetFlow
@@ -92,6 +93,8 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
         view = Dashboard(exercise=opts.exercise)
         hooks = [view, SetFlow(practice_reps=args.practice, say=view.say)]
         view_task = asyncio.create_task(view.run(view_stop))
+    if opts.exercise == "hinge":  # pause-hold feedback for the drill
+        hooks.append(HoldCoach(say=view.say if view else print))
     try:
         result = await run_demo(opts, hooks=hooks, make_hooks=alerts.hooks_for, stop=stop)
     finally:

@@ -13,6 +13,7 @@ from analysis.config import EXERCISES, PipelineConfig
 from analysis.results import LiveEvent
 from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
 from hipfirst.commands.alert_options import add_alert_options, make_alerts
+from hipfirst.hold import HoldCoach
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
@@ -80,6 +81,7 @@ async def _monitor(args: argparse.Namespace) -> int:
             hooks=[
                 view or PrintHooks(),
                 SetFlow(practice_reps=args.practice, say=view.say if view else print),
+                *([HoldCoach(say=view.say if view else print)] if args.exercise == "hinge" else []),
                 *alerts.hooks_for(manager),
             ],
             rate_hz=args.rate,
