@@ -82,3 +82,36 @@ def test_missing_file_and_bad_output_dir(
     )
     assert main(["review", str(back_first), "--csv", str(tmp_path / "no" / "x.csv")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+EXPECTED = json.loads((CORPUS / "expected.json").read_text())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_bad_input_corpus_one_line_exit_2(name: str, capsys: pytest.CaptureFixture) -> None:
+    exp = EXPECTED[name]
+    assert main(["review", str(CORPUS / name)]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and out == ""
+    says = exp["says"] if isinstance(exp["says"], list) else [exp["says"]]
+    assert name in lines[0] and any(x in lines[0] for x in says)
+    if exp["line"] is not None and name not in ("no_still_start.csv", "too_short.csv"):
+        assert f"{name}:{exp['line']}" in lines[0]
+    if exp["field"]:
+        assert exp["field"] in lines[0]
+
+
+@pytest.mark.parametrize("name", ["not_a_number.csv", "no_still_start.csv"])
+def test_bad_input_in_a_real_process_has_no_traceback(name: str) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hipfirst.cli", "review", str(CORPUS / name)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
