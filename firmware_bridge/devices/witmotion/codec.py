@@ -1,17 +1,21 @@
 """WitMotion BLE codec (BWT901BLECL / WT901BLE, "Bluetooth 5.0 communication protocol").
 
-Facts (WitMotion WT901BLECL datasheet and its WIT standard protocol, as summarised in
-public drivers such as ESPHome's ``witmotion`` component; no code copied):
+Pure and bounds-checked: raises only :class:`MalformedPacket`. Facts, with sources (no
+code copied):
 
-- Service ``0000ffe5-0000-1000-8000-00805f9a34fb``, notify ``…ffe4…``, write ``…ffe9…``.
-  The base ends in ``9a34fb`` (not the Bluetooth base ``9b34fb``): full 128-bit UUIDs only.
-- Data frame, 20 bytes: ``55 61`` then int16 LE acc x,y,z (±16 g), gyro x,y,z
-  (±2000 °/s), angle roll, pitch, yaw (±180°); value = raw / 32768 × full scale. No
-  timestamp, no sequence number, no checksum.
-- Register write: ``FF AA <reg> <lo> <hi>``; the output rate register is 0x03 (RRATE) with
-  codes 0x08 = 50 Hz, 0x09 = 100 Hz, 0x0B = 200 Hz (0x01..0x07: 0.2..20 Hz).
-- Register read: ``FF AA 27 <reg> 00``; reply ``55 71 <reg lo> <reg hi>`` and eight
-  int16 register values starting at that register (20 bytes).
+- Service ``0000ffe5-0000-1000-8000-00805f9a34fb``, notify ``…ffe4…``, write ``…ffe9…``
+  (WitMotion BLE 5.0 protocol, wit-motion.gitbook.io "bluetooth-5.0-communication-protocol").
+  The base ends in ``9a34fb``, not the Bluetooth base ``9b34fb``: full 128-bit UUIDs only.
+- Data frame, 20 bytes (WT901BLECL datasheet v20-0707 §6.1.1): ``55 61`` then int16 LE
+  acc x,y,z, gyro x,y,z, angle roll,pitch,yaw; value = raw / 32768 × full scale with
+  ±16 g, ±2000 °/s, ±180°. No timestamp, no sequence number, no checksum.
+- Register read (datasheet §6.1.2): write ``FF AA 27 <reg> 00``; the sensor notifies
+  ``55 71 <reg lo> <reg hi>`` and eight int16 LE registers starting at ``reg`` (20 bytes).
+- Register write: ``FF AA <reg> <lo> <hi>``; newer firmware first wants the unlock
+  ``FF AA 69 88 B5`` (valid 10 s) — WIT standard protocol, e.g. the WTVB01-BT50 manual §5.3.
+  Output rate register 0x03 (RRATE), WIT standard codes: 0x01..0x07 = 0.2..20 Hz, 0x08 =
+  50 Hz, 0x09 = 100 Hz, 0x0B = 200 Hz. Some BLE models number differently, which is why the
+  driver reads the register back.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ GYR_FS_DPS = 2000.0
 ANGLE_FS_DEG = 180.0
 FRAME = 20
 _DATA = struct.Struct("<2x9h")
+
+
+UNLOCK = bytes.fromhex("ffaa6988b5")
 
 
 def write_register(reg: int, value: int) -> bytes:

@@ -1,25 +1,30 @@
-"""Driver for WitMotion BLE IMUs (see :mod:`.codec`).
+"""Driver for WitMotion BLE IMUs (BWT901BLECL, WT901BLE; see :mod:`.codec`).
 
-The device sends no timestamps. Each sample is given the device time ``k × nominal
-period`` (k counts samples since start); the connection manager's clock alignment then
-fits offset and drift between that counter and the notification arrival times with its
-lower envelope (``firmware_bridge/clock_sync.py``), which is the jitter smoothing: arrival
-jitter only ever delays a notification, and the envelope follows the earliest ones. The
-drift allowance is widened to 2 %, as the sensor's sample clock is an RC oscillator.
-Lost notifications cannot be detected (no counter); BLE delivers notifications in order
-on a live link, so losses happen only across a disconnect, which the manager records.
+Start: subscribe, unlock, write the output rate, read the rate register back (the sensor
+never acknowledges a write) and only then accept data: frames that arrive before the
+read-back are at the old rate (10 Hz out of the box) and are dropped.
+
+The sensor sends no timestamps. Each notification is stamped with the host clock on
+arrival (in the bleak callback, like the manager's own stamp) and a
+:class:`~.timeline.SampleTimeline` turns the sample count into device time ``k × period``,
+advancing ``k`` over samples the sensor dropped. The manager aligns that clock to the host
+like any other (lower-envelope fit of offset and drift, ``clock_max_drift_ppm`` wide for
+an RC oscillator), which is what smooths the arrival jitter; see :mod:`.timeline`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import ClassVar
 
 from bleak import BleakClient
 
 from firmware_bridge.devices.witmotion import codec
+from firmware_bridge.devices.witmotion.timeline import SampleTimeline
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.manager.driver import Clock, Frame, OnData, SensorDriver, StreamInfo
+from firmware_bridge.profile.wire import MalformedPacket
 
 REPLY_TIMEOUT_S = 3.0
 
@@ -30,7 +35,10 @@ class WitMotionDriver(SensorDriver):
 
     def __init__(self) -> None:
         self.rate_hz = 100.0
-        self._n = 0
+        self.timeline: SampleTimeline | None = None
+        self.dropped_before_start = 0
+        self._clock: Clock | None = None
+        self._arrivals: deque[tuple[float, bytes]] = deque(maxlen=4096)
         self._reply: asyncio.Future[bytes] | None = None
 
     @classmethod
@@ -39,25 +47,35 @@ class WitMotionDriver(SensorDriver):
             return True
         return bool(name and name.startswith("WT") and "BLE" in name)
 
-    def _route(self, on_data: OnData, data: bytes) -> None:
+    # ------------------------------------------------------------------
+    def route(self, on_data: OnData, data: bytes) -> None:
+        """The notification callback: register replies to the waiting read, data frames
+        (once the rate is confirmed) stamped and handed on."""
         if codec.is_register_reply(data):
             if self._reply is not None and not self._reply.done():
                 self._reply.set_result(data)
             return
+        if self.timeline is None or self._clock is None:
+            self.dropped_before_start += 1
+            return
+        self._arrivals.append((self._clock(), data))
         on_data(data)
 
-    async def start(
-        self, client: BleakClient, on_data: OnData, *, rate_hz: float, clock: Clock
-    ) -> StreamInfo:
-        self._n = 0
-        await client.start_notify(codec.NOTIFY, lambda _c, d: self._route(on_data, bytes(d)))
-        cmd, code, rate = codec.set_rate(rate_hz)
-        await client.write_gatt_char(codec.WRITE, cmd, response=False)
-        # read the rate register back: the device does not acknowledge writes
+    def begin(self, *, rate_hz: float, clock: Clock) -> None:
+        """Accept data at ``rate_hz`` from now on. After a reconnect the sample index
+        carries on from where the sensor is estimated to be, so device time never goes
+        back and the disconnect shows up as a gap."""
+        start = self.timeline.index_at(clock()) if self.timeline is not None else 0
+        self.rate_hz = rate_hz
+        self._clock = clock
+        self._arrivals.clear()
+        self.timeline = SampleTimeline(rate_hz=rate_hz, start_index=start,
+                                       max_drift_ppm=self.clock_max_drift_ppm)  # fmt: skip
+
+    async def _read_register(self, client: BleakClient, reg: int) -> list[int]:
         self._reply = asyncio.get_running_loop().create_future()
-        await client.write_gatt_char(codec.WRITE, codec.read_register(codec.REG_RATE),
-                                     response=False)  # fmt: skip
         try:
+            await client.write_gatt_char(codec.WRITE, codec.read_register(reg), response=False)
             async with asyncio.timeout(REPLY_TIMEOUT_S):
                 reply = await self._reply
         except TimeoutError as exc:
@@ -67,23 +85,49 @@ class WitMotionDriver(SensorDriver):
             ) from exc
         finally:
             self._reply = None
-        reg, values = codec.decode_register_reply(reply)
-        if reg != codec.REG_RATE or values[0] != code:
+        try:
+            got, values = codec.decode_register_reply(reply)
+        except MalformedPacket as exc:
+            raise BridgeError(f"{client.address}: WitMotion register reply: {exc}") from exc
+        if got != reg:
+            raise BridgeError(f"{client.address}: asked for register {reg:#04x}, got {got:#04x}")
+        return values
+
+    async def start(
+        self, client: BleakClient, on_data: OnData, *, rate_hz: float, clock: Clock
+    ) -> StreamInfo:
+        self._clock = None  # drop frames until the rate is confirmed
+        await client.start_notify(codec.NOTIFY, lambda _c, d: self.route(on_data, bytes(d)))
+        cmd, code, rate = codec.set_rate(rate_hz)
+        await client.write_gatt_char(codec.WRITE, codec.UNLOCK, response=False)
+        await client.write_gatt_char(codec.WRITE, cmd, response=False)
+        values = await self._read_register(client, codec.REG_RATE)
+        if values[0] != code:
             raise BridgeError(
                 f"{client.address}: WitMotion sensor kept output rate code {values[0]:#04x} "
-                f"instead of {code:#04x} ({rate:g} Hz)"
+                f"instead of {code:#04x} ({rate:g} Hz); update its firmware with WitMotion's app"
             )
-        self.rate_hz = rate
+        self.begin(rate_hz=rate, clock=clock)
         return StreamInfo(period_us=1e6 / rate, accel_only=False, model="WitMotion BLE")
 
     async def stop(self, client: BleakClient) -> None:
         if client.is_connected:
             await client.stop_notify(codec.NOTIFY)
 
-    def decode(self, data: bytes) -> Frame | None:
+    def _arrival(self, data: bytes) -> float | None:
+        """The stamp ``route`` gave these bytes (the link decodes in arrival order)."""
+        while self._arrivals:
+            stamp, routed = self._arrivals.popleft()
+            if routed is data:
+                return stamp
+        return None
+
+    def decode(self, data: bytes) -> Frame:
+        arrival = self._arrival(data)
         acc, gyr, _angles = codec.decode_data(data)
         period_us = 1e6 / self.rate_hz
-        frame = Frame(t0_us=round(self._n * period_us), period_us=period_us, acc_g=acc,
-                      gyr_dps=gyr)  # fmt: skip
-        self._n += len(acc)
-        return frame
+        if self.timeline is None:
+            self.timeline = SampleTimeline(rate_hz=self.rate_hz)
+        first, lost = self.timeline.add(len(acc), arrival)
+        return Frame(t0_us=round(first * period_us), period_us=period_us, acc_g=acc,
+                     gyr_dps=gyr, gap_before=lost > 0)  # fmt: skip
