@@ -1,10 +1,23 @@
 """Guided set-up and set flow: stand still -> neutral -> (practice hinges) -> go; rests.
 
-``SetFlow`` is a ``LiveHooks``; it reads the pipeline's own state (neutral found, axes
-learned, newest tilts) and says what to do next through ``say`` (print, speech, the
-dashboard). After the practice hinges it checks the placements
-(:mod:`analysis.placement_check`) and names the sensor that looks wrong. After a standing
-rest between sets it says the neutral was refreshed (the pipeline re-anchors it on rests).
+``SetFlow`` is a ``LiveHooks``. It does no signal processing of its own: it reads the
+streaming pipeline's state (``neutral.found``, ``neutral.sensor_best_run``,
+``neutral.anchors``, ``tilt.established``, the newest tilts) and the checks in
+:mod:`analysis.placement_check`, and says what to do next through ``say`` (print, speech,
+the dashboard's prompt line). States (``flow.state``):
+
+``stand``     "Stand tall and still"; after ``stand_wait_s`` without a neutral it names the
+              sensor that is not still (or says everyone is moving).
+``practice``  neutral captured (1 g / frozen check on the raw samples if ``on_samples`` is
+              fed), then ``practice_reps`` slow hinges; at their end the placement checks
+              run and the sensor that looks wrong is named.
+``go``        the set. After ``rest_s`` without a rep:
+``rest``      "Rest: stand tall and still"; the pipeline re-anchors the neutral on a still
+              standing rest (within ``reanchor_max_deg`` of the first one). The flow says
+              "Neutral refreshed" when it did, or names the sensor that slipped / says the
+              stance differs when it refused. The next rep starts the next set.
+``fix``       a placement problem was found: the sensors have to be re-clipped and the
+              session restarted (a moved sensor invalidates its neutral and axis).
 """
 
 from __future__ import annotations
@@ -13,74 +26,220 @@ from collections.abc import Callable
 
 import numpy as np
 
-from analysis.placement_check import check_practice
+from analysis.placement_check import check_neutral, check_practice, rest_offsets, unsteady_sensors
 from analysis.results import LiveEvent
-from analysis.stream import LatestAngles
+from analysis.stream import LatestAngles, StreamingPipeline
+from firmware_bridge.manager import SampleBlock
 from hipfirst.live.session import LiveHooks
 
 STAND = "Stand tall and still for a few seconds..."
 NEUTRAL = "Neutral captured."
 GO = "Go!"
-REST_S = 8.0
+PLACEMENT_OK = "Placement looks right. " + GO
+FIX = "Fix that, then stop and start again (a moved sensor needs a new neutral)."
+REST = "Rest: stand tall and still; the neutral refreshes while you stand."
+REFRESHED = "Neutral refreshed. Go when ready."
+KEPT = "This rest is not your starting stance, so the first neutral is kept: stand tall."
+
+
+def sentence(text: str) -> str:
+    """A check's message as a sentence to say: capital first, full stop unless it asks."""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
+def practice_prompt(n: int) -> str:
+    return f"Now {n} slow practice hinge{'s' if n != 1 else ''}: push the hips back."
 
 
 class SetFlow(LiveHooks):
-    def __init__(self, *, practice_reps: int = 0, say: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        *,
+        practice_reps: int = 0,
+        say: Callable[[str], None] = print,
+        rest_s: float = 8.0,
+        stand_wait_s: float = 6.0,
+    ) -> None:
         self.practice_reps = practice_reps
         self.say = say
+        self.rest_s = rest_s
+        self.stand_wait_s = stand_wait_s
         self.state = "stand"
         self.said: list[str] = []
         self.problems: list[str] = []
+        """Placement problems found so far (plain words, naming the sensor)."""
+        self.set_index = 1
+        self.refreshes: list[float] = []
+        """Times (session clock) of the neutral refreshes the flow announced."""
+        self._pipeline: StreamingPipeline | None = None
+        self._t0: float | None = None
+        self._next_nag = stand_wait_s
+        self._acc: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._tilts: dict[str, list[float]] = {}
         self._reps = 0
-        self._last_rep_end: float | None = None
-        self._rest_said = False
-        self._pipeline: object | None = None
+        self._in_rep = False
+        self._last_end: float | None = None
+        self._anchor_mark = 0
+        self._rest_tilts: list[tuple[float, dict[str, float]]] = []
+        self._rest_status: str | None = None
         self._tell(STAND)
 
+    # --- LiveHooks --------------------------------------------------------
+    def attach(self, session: object) -> None:
+        self._pipeline = getattr(session, "pipeline", None)
+
+    def on_samples(self, block: SampleBlock) -> None:
+        """Raw samples (only kept while waiting for the neutral, for the 1 g check)."""
+        if self.state != "stand":
+            return
+        buf = self._acc.setdefault(block.sensor, [])
+        buf.append((np.asarray(block.time_s, float), np.asarray(block.acc_g, float)))
+        keep_from = float(block.time_s[-1]) - self._neutral_s() - 1.0
+        while len(buf) > 1 and buf[0][0][-1] < keep_from:
+            buf.pop(0)
+
+    def on_angles(self, latest: LatestAngles) -> None:
+        if self._t0 is None:
+            self._t0 = latest.time_s
+        if self.state == "stand":
+            self._stand(latest)
+        elif self.state == "practice":
+            for name, v in latest.tilts_deg.items():
+                self._tilts.setdefault(name, []).append(v)
+        elif self.state == "go" and self._resting(latest.time_s):
+            self.state = "rest"
+            self._rest_status = None
+            self._tell(REST)
+        if self.state == "rest":
+            self._rest(latest)
+
+    def on_event(self, event: LiveEvent) -> None:
+        if event.kind == "rep_start":
+            self._in_rep = True
+            if self.state == "rest":
+                self.set_index += 1
+                self.state = "go"
+                self._tell(f"Set {self.set_index}.")
+            return
+        if event.kind != "rep_end":
+            return
+        self._in_rep = False
+        self._reps += 1
+        self._last_end = event.time_s
+        self._anchor_mark = len(self._anchors())
+        if self.state == "practice" and self._reps >= self.practice_reps:
+            self._end_practice()
+
+    # --- states -------------------------------------------------------------
+    def _stand(self, latest: LatestAngles) -> None:
+        pipe = self._pipeline
+        if pipe is None:  # no pipeline attached: angles appear once the neutral is known
+            found = latest.hip_deg is not None and bool(np.isfinite(latest.hip_deg))
+        else:
+            found = pipe.neutral.found
+        if found:
+            self._neutral_captured()
+            return
+        assert self._t0 is not None
+        if pipe is not None and latest.time_s - self._t0 >= self._next_nag:
+            self._next_nag += self.stand_wait_s
+            best_s = pipe.neutral.sensor_best_run / pipe.config.grid_hz
+            runs = {n: float(r) for n, r in zip(pipe.layout.sensors, best_s, strict=True)}
+            for msg in unsteady_sensors(runs, need_s=self._neutral_s()):
+                self._tell(sentence(msg))
+
+    def _neutral_captured(self) -> None:
+        window = self._neutral_window()
+        problems = check_neutral(window) if window else []
+        self.problems += problems
+        self._acc.clear()
+        self._tell(NEUTRAL)
+        for p in problems:
+            self._tell(sentence(p))
+        if problems:
+            self.state = "fix"
+            self._tell(FIX)
+        elif self.practice_reps:
+            self.state = "practice"
+            self._tell(practice_prompt(self.practice_reps))
+        else:
+            self.state = "go"
+            self._tell(GO)
+
+    def _end_practice(self) -> None:
+        tilts = {n: np.asarray(v, dtype=float) for n, v in self._tilts.items()}
+        problems = check_practice(tilts)
+        if self._pipeline is not None:
+            pipe = self._pipeline
+            for name, ok in zip(pipe.layout.sensors, pipe.tilt.established, strict=True):
+                if not ok and not any(f"the {name} sensor" in p for p in problems):
+                    problems.append(
+                        f"the {name} sensor's flexion axis was not learned in the practice "
+                        "hinges: hinge deeper, and check it is clipped on firmly"
+                    )
+        self.problems += problems
+        self._tilts.clear()
+        for p in problems:
+            self._tell(sentence(p))
+        if problems:
+            self.state = "fix"
+            self._tell(FIX)
+        else:
+            self.state = "go"
+            self._tell(PLACEMENT_OK)
+
+    def _rest(self, latest: LatestAngles) -> None:
+        self._rest_tilts.append((latest.time_s, dict(latest.tilts_deg)))
+        keep_from = latest.time_s - self._neutral_s()
+        while self._rest_tilts and self._rest_tilts[0][0] < keep_from:
+            self._rest_tilts.pop(0)
+        anchors = self._anchors()
+        if len(anchors) <= self._anchor_mark:
+            return
+        self._anchor_mark = len(anchors)
+        t, accepted = anchors[-1]  # the newest still stretch decides what to say
+        status = "refreshed" if accepted else "kept"
+        if status == self._rest_status:
+            return
+        self._rest_status = status
+        if accepted:
+            self.refreshes.append(t)
+            self._tell(REFRESHED)
+            return
+        series = {
+            n: np.array([d.get(n, np.nan) for _, d in self._rest_tilts]) for n in latest.tilts_deg
+        }
+        max_deg = 5.0 if self._pipeline is None else self._pipeline.config.reanchor_max_deg
+        for m in rest_offsets(series, max_deg=max_deg) or [KEPT]:
+            self._tell(sentence(m))
+
+    # --- helpers ------------------------------------------------------------
     def _tell(self, text: str) -> None:
         self.said.append(text)
         self.say(text)
 
-    def attach(self, session: object) -> None:
-        self._pipeline = getattr(session, "pipeline", None)
+    def _resting(self, time_s: float) -> bool:
+        end = self._last_end
+        return not self._in_rep and end is not None and time_s - end > self.rest_s
 
-    def on_angles(self, latest: LatestAngles) -> None:
-        if self.state == "stand":
-            neutral = getattr(getattr(self._pipeline, "neutral", None), "found", False)
-            if neutral or (latest.hip_deg is not None and np.isfinite(latest.hip_deg)):
-                self.state = "practice" if self.practice_reps else "go"
-                self._tell(NEUTRAL)
-                if self.practice_reps:
-                    self._tell(
-                        f"Now {self.practice_reps} slow practice hinges: push the hips back."
-                    )
-                else:
-                    self._tell(GO)
-        elif self.state == "practice":
-            for name, v in latest.tilts_deg.items():
-                self._tilts.setdefault(name, []).append(v)
-        if (
-            self.state == "go"
-            and self._last_rep_end is not None
-            and not self._rest_said
-            and latest.time_s - self._last_rep_end > REST_S
-        ):
-            self._rest_said = True
-            self._tell("Resting: stand tall and still, the neutral is being refreshed.")
+    def _anchors(self) -> list[tuple[float, bool]]:
+        return [] if self._pipeline is None else list(self._pipeline.neutral.anchors)
 
-    def on_event(self, event: LiveEvent) -> None:
-        if event.kind != "rep_end":
-            return
-        self._reps += 1
-        self._last_rep_end = event.time_s
-        self._rest_said = False
-        if self.state == "practice" and self._reps >= self.practice_reps:
-            tilts = {n: np.asarray(v, dtype=float) for n, v in self._tilts.items()}
-            self.problems = check_practice(tilts)
-            for p in self.problems:
-                self._tell(p[0].upper() + p[1:])
-            self._tell(
-                "Placement looks right. " + GO if not self.problems else "Fix that, then: " + GO
-            )
-            self.state = "go"
+    def _neutral_s(self) -> float:
+        return 2.0 if self._pipeline is None else self._pipeline.config.neutral_s
+
+    def _neutral_window(self) -> dict[str, np.ndarray]:
+        """The raw accelerometer samples of the neutral stretch, per sensor."""
+        anchors = self._anchors()
+        if not self._acc or not anchors:
+            return {}
+        t_end = anchors[0][0]
+        out = {}
+        for name, blocks in self._acc.items():
+            t = np.concatenate([b[0] for b in blocks])
+            a = np.concatenate([b[1] for b in blocks])
+            sel = (t >= t_end - self._neutral_s()) & (t <= t_end)
+            if sel.any():
+                out[name] = a[sel]
+        return out

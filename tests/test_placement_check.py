@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from analysis.placement_check import check_neutral, check_practice
+from analysis.placement_check import (
+    check_neutral,
+    check_practice,
+    rest_offsets,
+    unsteady_sensors,
+)
 from analysis.review import review_session
 from analysis.session import SensorStream, Session
 from tests.test_pipeline import make_session
@@ -38,11 +43,47 @@ def test_swapped_lumbar_and_sacrum_are_named() -> None:
     assert len(msgs) == 1 and "swapped" in msgs[0]
 
 
-def test_a_sensor_that_does_not_move_and_a_dead_accelerometer() -> None:
+def test_a_sensor_that_does_not_move() -> None:
     t = {"lumbar": np.linspace(0, 60, 200), "sacrum": np.linspace(0, 50, 200),
          "thigh": np.zeros(200)}  # fmt: skip
     msgs = check_practice(t)
-    assert any(m.startswith("the thigh sensor hardly moved") for m in msgs)
-    dead = check_neutral({"lumbar": np.tile([0.0, 0.0, 1.0], (50, 1)),
-                          "sacrum": np.tile([0.0, 0.2, 0.1], (50, 1))})  # fmt: skip
-    assert len(dead) == 1 and dead[0].startswith("the sacrum sensor reads 0.22 g")
+    assert len(msgs) == 1 and msgs[0].startswith("the thigh sensor hardly moved (0°)")
+
+
+def test_dead_and_frozen_accelerometers() -> None:
+    rng = np.random.default_rng(1503)
+    noise = rng.normal(0, 0.003, (50, 3))
+    acc = {
+        "lumbar": np.array([0.0, 0.6, 0.8]) + noise,  # fine: 1 g with sensor noise
+        "sacrum": np.array([0.0, 0.2, 0.1]) + noise,  # 0.22 g: off, asleep, or broken
+        "thigh": np.tile([0.3, 0.0, 0.95], (50, 1)),  # 1 g but the same bits every sample
+    }
+    msgs = check_neutral(acc)
+    assert len(msgs) == 2
+    assert msgs[0].startswith("the sacrum sensor reads 0.22 g standing still")
+    assert msgs[1].startswith("the thigh sensor sends the same reading every sample")
+
+
+def test_unsteady_sensor_named_unless_everyone_moves() -> None:
+    assert unsteady_sensors({"lumbar": 3.0, "sacrum": 2.5, "thigh": 2.0}, need_s=2.0) == []
+    msgs = unsteady_sensors({"lumbar": 3.0, "sacrum": 2.5, "thigh": 0.4}, need_s=2.0)
+    assert len(msgs) == 1 and msgs[0].startswith("the thigh sensor has not been still for 2 s")
+    assert "(longest 0.4 s)" in msgs[0]
+    everyone = unsteady_sensors({"lumbar": 0.5, "sacrum": 0.1, "thigh": 0.4}, need_s=2.0)
+    assert everyone == ["every sensor is moving: stand tall and still for 2 s"]
+
+
+def test_rest_offsets_name_a_slipped_sensor_or_the_stance() -> None:
+    rng = np.random.default_rng(1504)
+    n = 200
+    still = {k: rng.normal(0, 0.3, n) for k in ("lumbar", "sacrum", "thigh")}
+    assert rest_offsets(still, max_deg=5.0) == []
+    slipped = dict(still, thigh=still["thigh"] - 9.0)
+    msgs = rest_offsets(slipped, max_deg=5.0)
+    assert len(msgs) == 1 and msgs[0].startswith("the thigh sensor reads 9° off its starting")
+    leaning = {k: v + 15.0 for k, v in still.items()}
+    msgs = rest_offsets(leaning, max_deg=5.0)
+    assert msgs == [
+        "you are not standing as at the start (lumbar +15°, sacrum +15°, thigh +15°): "
+        "stand tall and still"
+    ]
