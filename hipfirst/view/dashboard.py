@@ -1,14 +1,18 @@
-"""Live dashboard: angle bars, rep counter, last verdict, sensors (state, rate, loss, battery).
+"""Live dashboard: angle bars and traces, reps, last verdict, prompts, alerts, sensors.
 
-``Dashboard`` is a ``LiveHooks``: events update a small :class:`DashboardState`; a task
-redraws it at ``fps`` (8 Hz by default), decoupled from the 200 Hz data, reading the newest
-angles from the pipeline. ``render(state)`` is a pure function of the state (tested).
+``Dashboard`` is a ``LiveHooks``: events only update a small :class:`DashboardState`
+(cheap, in the event loop); ``run(stop)`` redraws it at ``fps`` (8 Hz by default) in its
+own task, decoupled from the sample rate, pulling the newest angles from the pipeline once
+per frame. ``render(state)`` is a pure function of the state (tested). Each frame's cost
+(build + draw + write) is kept in ``frame_ms``; ``bench/view_render.py`` prints it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -22,6 +26,12 @@ from analysis.results import LiveEvent
 from firmware_bridge.manager import LinkEvent, SensorStatus
 from hipfirst.live.session import LiveHooks
 from hipfirst.report.words import verdict
+
+TRACE_LEN = 40
+"""Points in the angle traces (one per frame: 5 s at 8 Hz)."""
+SPARKS = "▁▂▃▄▅▆▇█"
+HIP_RANGE_DEG = (-10.0, 120.0)
+LUMBAR_RANGE_DEG = (-30.0, 40.0)
 
 
 @dataclass
@@ -39,13 +49,20 @@ class DashboardState:
     time_s: float = 0.0
     hip_deg: float | None = None
     lumbar_deg: float | None = None
+    hip_trace: deque[float] = field(default_factory=lambda: deque(maxlen=TRACE_LEN))
+    lumbar_trace: deque[float] = field(default_factory=lambda: deque(maxlen=TRACE_LEN))
     reps: int = 0
     flagged: int = 0
     last_verdict: str = "–"
+    last_good: bool | None = None
     prompt: str = ""
     in_rep: bool = False
     alerts: deque[str] = field(default_factory=lambda: deque(maxlen=3))
     sensors: dict[str, SensorRow] = field(default_factory=dict)
+
+
+def _or_nan(v: float | None) -> float:
+    return math.nan if v is None else v
 
 
 def bar(
@@ -58,7 +75,7 @@ def bar(
     neg_warn: float | None = None,
 ) -> Text:
     """A horizontal bar with a zero mark; red beyond the warning thresholds."""
-    if value is None or value != value:  # not measured, or not yet (no neutral): NaN
+    if value is None or not math.isfinite(value):  # not measured, or no neutral yet (NaN)
         return Text("–".center(width + 8), style="dim")
     frac = (min(max(value, lo), hi) - lo) / (hi - lo)
     zero = round((0 - lo) / (hi - lo) * width)
@@ -73,35 +90,51 @@ def bar(
     return Text("".join(cells), style="red" if bad else "green") + Text(f" {value:6.1f}°")
 
 
+def sparkline(values: deque[float] | list[float], lo: float, hi: float) -> Text:
+    """One block character per value, scaled to ``lo..hi``; a gap where not measured."""
+    top = len(SPARKS) - 1
+    out = []
+    for v in values:
+        if not math.isfinite(v):
+            out.append(" ")
+            continue
+        frac = (min(max(v, lo), hi) - lo) / (hi - lo)
+        out.append(SPARKS[round(frac * top)])
+    return Text("".join(out).rjust(TRACE_LEN), style="cyan")
+
+
 def render(
     state: DashboardState, *, flexion_deg: float = 20.0, extension_deg: float = -10.0
 ) -> Group:
     head = Text(f"{state.exercise}  ", style="bold") + Text(
         f"t {state.time_s:6.1f} s   reps {state.reps}   flagged {state.flagged}"
+        + ("   in rep" if state.in_rep else "")
     )
     angles = Table.grid(padding=(0, 1))
-    angles.add_row("hip", bar(state.hip_deg, -10, 120))
+    angles.add_row(
+        "hip",
+        bar(state.hip_deg, *HIP_RANGE_DEG),
+        sparkline(state.hip_trace, *HIP_RANGE_DEG),
+    )
     angles.add_row(
         "lumbar",
-        bar(state.lumbar_deg, -30, 40, warn=flexion_deg, neg_warn=extension_deg),
+        bar(state.lumbar_deg, *LUMBAR_RANGE_DEG, warn=flexion_deg, neg_warn=extension_deg),
+        sparkline(state.lumbar_trace, *LUMBAR_RANGE_DEG),
     )
-    last = Text("last rep: ", style="bold") + Text(
-        state.last_verdict, style="red" if "good" not in state.last_verdict else "green"
-    )
+    style = {None: "dim", True: "green", False: "red"}[state.last_good]
+    last = Text("last rep: ", style="bold") + Text(state.last_verdict, style=style)
     sensors = Table(box=None, padding=(0, 1), show_edge=False)
     for col in ("sensor", "state", "rate", "loss", "battery"):
         sensors.add_column(col, justify="left" if col in ("sensor", "state") else "right")
     for name, row in state.sensors.items():
-        style = "green" if row.state == "streaming" else "yellow"
-        rate = f"{row.rate_hz:.0f} Hz"
         sensors.add_row(
             name,
-            Text(row.state, style=style),
-            rate,
+            Text(row.state, style="green" if row.state == "streaming" else "yellow"),
+            f"{row.rate_hz:.0f} Hz",
             f"{row.loss_pct:.1f}%",
             "–" if row.battery_pct is None else f"{row.battery_pct}%",
         )
-    parts = [head]
+    parts: list[Text | Table] = [head]
     if state.prompt:
         parts.append(Text(state.prompt, style="bold cyan"))
     parts += [angles, last]
@@ -113,19 +146,24 @@ def render(
 
 class Dashboard(LiveHooks):
     def __init__(self, *, exercise: str, console: Console | None = None, fps: float = 8.0) -> None:
+        if not 0.5 <= fps <= 10.0:
+            raise ValueError(f"fps must be 0.5-10 (a terminal needs no more), got {fps}")
         self.state = DashboardState(exercise=exercise)
         self.console = console or Console()
         self.fps = fps
         self.session: object | None = None
         """The LiveSession (for the newest angles); set by ``attach``."""
+        self.frame_ms: deque[float] = deque(maxlen=10_000)
+        """Wall time of each frame drawn by ``run``: pull + render + write to the terminal."""
 
     def attach(self, session: object) -> None:
         self.session = session
 
     def say(self, text: str) -> None:
-        """Show a set-up prompt (from ``SetFlow``)."""
+        """Show a prompt (from ``SetFlow`` or ``HoldCoach``) on the prompt line."""
         self.state.prompt = text
 
+    # --- LiveHooks: update the state only, never draw here ----------------
     def on_event(self, event: LiveEvent) -> None:
         s = self.state
         if event.kind == "rep_start":
@@ -137,6 +175,7 @@ class Dashboard(LiveHooks):
             s.reps += 1
             s.flagged += bool(event.rep.flags)
             s.last_verdict = f"rep {event.rep.index}: {verdict(event.rep)}"
+            s.last_good = not event.rep.flags
 
     def on_link(self, event: LinkEvent) -> None:
         self.state.sensors.setdefault(event.sensor, SensorRow()).state = event.kind
@@ -144,28 +183,41 @@ class Dashboard(LiveHooks):
     def on_status(self, status: dict[str, SensorStatus]) -> None:
         for name, st in status.items():
             row = self.state.sensors.setdefault(name, SensorRow())
+            row.state = st.state or row.state
             row.rate_hz = st.rate_hz
             row.nominal_rate_hz = st.nominal_rate_hz
             row.loss_pct = 100.0 * st.loss_fraction
             row.battery_pct = st.battery_pct
 
-    def _pull_angles(self) -> None:
+    # --- drawing ------------------------------------------------------------
+    def pull_angles(self) -> None:
+        """Take the pipeline's newest angles (once per frame) and extend the traces."""
         pipe = getattr(self.session, "pipeline", None)
         latest = getattr(pipe, "latest", None)
-        if latest is not None:
-            self.state.time_s = latest.time_s
-            self.state.hip_deg = latest.hip_deg
-            self.state.lumbar_deg = latest.lumbar_deg
+        if latest is None:
+            return
+        s = self.state
+        s.time_s = latest.time_s
+        s.hip_deg = latest.hip_deg
+        s.lumbar_deg = latest.lumbar_deg
+        s.hip_trace.append(_or_nan(s.hip_deg))
+        s.lumbar_trace.append(_or_nan(s.lumbar_deg))
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Redraw until ``stop`` is set (run it as a task next to the session)."""
+        """Redraw until ``stop`` is set (run it as a task next to the session). Frames are
+        drawn here, in the event loop, at ``fps``; rich's own refresh thread is off."""
+        period = 1.0 / self.fps
         with Live(
-            render(self.state), console=self.console, refresh_per_second=self.fps, transient=False
+            render(self.state), console=self.console, auto_refresh=False, transient=False
         ) as live:
             with contextlib.suppress(asyncio.CancelledError):
                 while not stop.is_set():
-                    self._pull_angles()
-                    live.update(render(self.state))
-                    await asyncio.sleep(1.0 / self.fps)
-            self._pull_angles()
-            live.update(render(self.state))
+                    t0 = time.perf_counter()
+                    self.pull_angles()
+                    live.update(render(self.state), refresh=True)
+                    spent = time.perf_counter() - t0
+                    self.frame_ms.append(1000.0 * spent)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), max(0.0, period - spent))
+            self.pull_angles()
+            live.update(render(self.state), refresh=True)
