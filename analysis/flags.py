@@ -43,7 +43,8 @@ def torso_drift_deg(
     (None: no hold)."""
     if len(rep_signal) == 0 or not np.any(np.isfinite(rep_signal)):
         return None
-    rel = rep_signal - rep_signal[0]
+    finite = rep_signal[np.isfinite(rep_signal)]
+    rel = rep_signal - finite[0]  # from the first measured sample (a held sensor may be NaN)
     deep = np.flatnonzero(rel >= HOLD_FRACTION * np.nanmax(rel))
     if len(deep) == 0 or (deep[-1] - deep[0]) < HOLD_MIN_S * grid_hz:
         return None
