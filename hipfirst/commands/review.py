@@ -9,21 +9,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from analysis.config import EXERCISES, PipelineConfig
 from analysis.results import SessionReview
-from analysis.review import config_for_session, review_session
+from analysis.review import review_session
 from analysis.session_csv import read_session_csv
 from hipfirst.errors import UserError
-from hipfirst.report.table import rep_table, write_angles_csv, write_rep_csv
+from hipfirst.recording import parse_recording_name, read_sidecar
+from hipfirst.report.rep_csv import write_angles_csv, write_rep_csv
+from hipfirst.report.table import rep_table
 from hipfirst.report.words import NOTE, summary_lines
+
+DEFAULT_EXERCISE = "rdl"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("review", help="review a recorded session (table, report, JSON)")
     p.add_argument("file", type=Path, help="session CSV (DOMAIN.md format, .csv or .csv.gz)")
-    p.add_argument("--exercise", choices=EXERCISES, help="default: from the sidecar, else hinge")
+    p.add_argument(
+        "--exercise",
+        choices=EXERCISES,
+        help=f"default: the sidecar's, else the file name's, else {DEFAULT_EXERCISE}",
+    )
     p.add_argument("--json", action="store_true", help="print the review JSON only")
     p.add_argument("--angles-csv", type=Path, metavar="OUT", help="write the angle series")
     p.add_argument("--csv", type=Path, metavar="OUT", help="write the per-rep table")
@@ -32,32 +40,64 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=run)
 
 
+def resolve_exercise(path: Path, meta: dict[str, object], explicit: str | None) -> tuple[str, str]:
+    """(exercise, where it came from): the option, the sidecar, the file name, the default."""
+    if explicit:
+        return PipelineConfig.for_exercise(explicit).exercise, "--exercise"
+    parsed = parse_recording_name(path.name)
+    for value, source in (
+        (meta.get("exercise"), "sidecar"),
+        (parsed[1] if parsed else None, "file name"),
+    ):
+        if isinstance(value, str):
+            try:
+                return PipelineConfig.for_exercise(value).exercise, source
+            except ValueError:
+                continue
+    return DEFAULT_EXERCISE, "default"
+
+
 def load_and_review(
-    path: Path, exercise: str | None, progress: Callable[[float], None] | None = None
-) -> tuple[SessionReview, PipelineConfig]:
+    path: Path,
+    exercise: str | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> tuple[SessionReview, PipelineConfig, str]:
+    """Read and review one session: (review, config used, where the exercise came from)."""
     if not path.exists():
         raise UserError(f"{path}: no such file")
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a session CSV")
-    session = read_session_csv(path)
-    cfg = PipelineConfig.for_exercise(exercise) if exercise else config_for_session(session)
-    return review_session(session, config=cfg, progress=progress), cfg
+    side = read_sidecar(path) or {}
+    # a recording cut by a crash ends in a torn line; its sidecar says it was not closed
+    session = read_session_csv(path, allow_torn_tail=side.get("complete") is False)
+    name, source = resolve_exercise(path, session.meta, exercise)
+    cfg = PipelineConfig.for_exercise(name)
+    return review_session(session, config=cfg, progress=progress), cfg, source
+
+
+def _check_outputs(*outs: Path | None) -> None:
+    """Before a long review, not after it: every output's directory must exist."""
+    for out in outs:
+        if out is None:
+            continue
+        if out.is_dir():
+            raise UserError(f"{out}: is a directory, expected a file name")
+        if not out.parent.is_dir():
+            raise UserError(f"{out}: directory {out.parent} does not exist")
 
 
 def run(args: argparse.Namespace) -> int:
+    _check_outputs(args.angles_csv, args.csv, args.report)
     err = Console(stderr=True)
-    show_progress = err.is_terminal and not (args.json or args.quiet)
-    if show_progress:
-        with Progress(console=err, transient=True) as bar:
+    if err.is_terminal and not (args.json or args.quiet):
+        columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task(f"reviewing {args.file.name}", total=1.0)
-            review, cfg = load_and_review(
+            review, cfg, source = load_and_review(
                 args.file, args.exercise, lambda f: bar.update(task, completed=f)
             )
     else:
-        review, cfg = load_and_review(args.file, args.exercise)
-    for out in (args.angles_csv, args.csv, args.report):
-        if out is not None and not out.parent.exists():
-            raise UserError(f"{out}: directory {out.parent} does not exist")
+        review, cfg, source = load_and_review(args.file, args.exercise)
     if args.angles_csv:
         write_angles_csv(review, args.angles_csv)
     if args.csv:
@@ -72,13 +112,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.quiet:
         return 0
-    out = Console()
-    if not out.is_terminal:  # a pipe or a file: no terminal width to fit, keep rows whole
-        out = Console(width=120)
+    out = Console() if sys.stdout.isatty() else Console(width=120)  # a pipe: keep rows whole
     out.print(rep_table(review))
-    out.print(f"exercise: {cfg.exercise}")
+    where = {"sidecar": "from the sidecar", "file name": "from the file name"}.get(source, source)
+    out.print(f"Exercise: {cfg.exercise} ({where})", highlight=False)
     for line in summary_lines(review):
-        out.print(line)
+        out.print(line, highlight=False)
     if any("lumbar_first" in r.flags for r in review.reps):
         out.print(f"[dim]{NOTE}[/dim]")
     for path, what in (
@@ -87,5 +126,5 @@ def run(args: argparse.Namespace) -> int:
         (args.report, "report"),
     ):
         if path:
-            out.print(f"wrote {what}: {path}")
+            out.print(f"Wrote {what}: {path}", highlight=False)
     return 0

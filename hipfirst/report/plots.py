@@ -3,117 +3,302 @@
 from __future__ import annotations
 
 import io
+import math
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-from analysis.results import SessionReview
+from analysis.results import RepResult, SessionReview
+from hipfirst.report.words import SHORT
 
 FLAG_COLOUR = "#d62728"
 OK_COLOUR = "#2ca02c"
+UNSURE_COLOUR = "#7f7f7f"
+HIP_COLOUR = "#1f77b4"
+LUMBAR_COLOUR = "#ff7f0e"
+ROW_SPAN_S = 60.0
+"""One trace row covers about this much time, so a rep stays a few centimetres wide."""
+MAX_ROWS = 6
+LABEL_BOX = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0}
+MAX_POINTS = 6000
+"""Per trace row; more points than pixels only slow the PNG down."""
 
 
-def png(fig: Figure) -> bytes:
+def png(fig: Figure, *, dpi: int = 110) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     return buf.getvalue()
 
 
-def traces(review: SessionReview) -> Figure:
-    """Hip and lumbar angle over the session, reps shaded (red = flagged)."""
+def _colour(rep: RepResult, complete: bool) -> str:
+    if rep.flags:
+        return FLAG_COLOUR
+    return OK_COLOUR if complete else UNSURE_COLOUR
+
+
+def _at(t: float, time_s: np.ndarray, y: np.ndarray) -> float:
+    return float(np.interp(t, time_s, y))
+
+
+def traces(review: SessionReview, *, complete: bool = True) -> Figure:
+    """Hip and lumbar angle over the session in rows of about a minute; reps shaded (red =
+    flagged), onsets marked (▲ hips start, ▼ back starts). ``complete``: every check could
+    run (else clean reps are grey, not green)."""
     a = review.angles
-    fig, ax = plt.subplots(figsize=(11, 3.8))
+    t = a.time_s
+    shown = np.zeros(len(t), dtype=bool)
+    for v in (a.hip_deg, a.lumbar_deg, *a.tilts_deg.values()):
+        if v is not None:
+            shown |= np.isfinite(v)
+    t0, t1 = (float(t[shown][0]), float(t[shown][-1])) if shown.any() else (0.0, 1.0)
+    rows = max(1, min(MAX_ROWS, math.ceil((t1 - t0) / ROW_SPAN_S - 0.25)))
+    span = (t1 - t0) / rows
+    fig, axes = plt.subplots(rows, 1, figsize=(11, 1.2 + 2.6 * rows), squeeze=False)
+    series: list[tuple[np.ndarray, str, str, str]] = []
     if a.hip_deg is not None:
-        ax.plot(a.time_s, a.hip_deg, lw=1.0, color="#1f77b4", label="hip flexion")
+        series.append((a.hip_deg, HIP_COLOUR, "-", "hip flexion"))
+    elif "sacrum" in a.tilts_deg:
+        series.append((a.tilts_deg["sacrum"], UNSURE_COLOUR, "--", "pelvis tilt (no hip angle)"))
     if a.lumbar_deg is not None:
-        ax.plot(a.time_s, a.lumbar_deg, lw=1.0, color="#ff7f0e", label="lumbar flexion")
-    for r in review.reps:
-        colour = FLAG_COLOUR if r.flags else OK_COLOUR
-        ax.axvspan(r.start_s, r.end_s, color=colour, alpha=0.12, lw=0)
+        series.append((a.lumbar_deg, LUMBAR_COLOUR, "-", "lumbar flexion (+ round, − arch)"))
+    if not series:  # lumbar + thigh only: the trunk-to-thigh angle the reps come from
+        for name, v in a.tilts_deg.items():
+            series.append((v, UNSURE_COLOUR, "--", f"{name} tilt"))
+    finite = [v[np.isfinite(v)] for v, *_ in series]
+    lo = min((float(f.min()) for f in finite if f.size), default=-5.0)
+    hi = max((float(f.max()) for f in finite if f.size), default=5.0)
+    label_every = max(1, math.ceil(len(review.reps) / (12 * rows)))
+    for k, ax in enumerate(axes[:, 0]):
+        a_lo, a_hi = t0 + k * span, t0 + (k + 1) * span
+        sel = np.flatnonzero((t >= a_lo - 0.5) & (t <= a_hi + 0.5))
+        sel = sel[:: max(1, len(sel) // MAX_POINTS)]
+        for v, colour, ls, label in series:
+            ax.plot(t[sel], v[sel], lw=1.1, color=colour, ls=ls, label=label)
+        for r in review.reps:
+            if r.end_s < a_lo or r.start_s > a_hi:
+                continue
+            mid = (r.start_s + r.end_s) / 2
+            label = a_lo <= mid < a_hi and (r.index - 1) % label_every == 0
+            _shade_rep(ax, review, r, _colour(r, complete), label=label)
+        ax.set_xlim(a_lo, a_hi)
+        ax.set_ylim(lo - 0.08 * (hi - lo) - 1, hi + 0.08 * (hi - lo) + 1)
+        ax.axhline(0, color="grey", lw=0.5)
+        ax.set_ylabel("angle (°)")
+        ax.grid(alpha=0.25, lw=0.5)
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=8, frameon=False)
+    axes[0, 0].set_title(
+        "Angles from the standing posture (0°). Reps shaded: red = flagged, "
+        + ("green = clean" if complete else "grey = no fault seen")
+        + ("; ▼ back starts moving" if a.lumbar_deg is not None else "")
+        + ("; ▲ hips start moving" if a.hip_deg is not None else ""),
+        fontsize=10,
+        loc="left",
+        pad=18,
+    )
+    fig.tight_layout()
+    return fig
+
+
+def _shade_rep(ax: Axes, review: SessionReview, r: RepResult, colour: str, *, label: bool) -> None:
+    a = review.angles
+    ax.axvspan(r.start_s, r.end_s, color=colour, alpha=0.13, lw=0)
+    if label:
+        text = str(r.index)
+        if r.flags and len(review.reps) <= 12:
+            text += " " + ", ".join(SHORT.get(f, f) for f in r.flags)
         ax.text(
             (r.start_s + r.end_s) / 2,
-            1.0,
-            str(r.index),
+            1.01,
+            text,
             transform=ax.get_xaxis_transform(),
             ha="center",
             va="bottom",
-            fontsize=8,
+            fontsize=7.5,
             color=colour,
+            fontweight="bold" if r.flags else "normal",
         )
-        if "lumbar_first" in r.flags and r.lumbar_onset_s is not None and a.lumbar_deg is not None:
-            y = float(np.interp(r.lumbar_onset_s, a.time_s, a.lumbar_deg))
-            ax.plot([r.lumbar_onset_s], [y], marker="v", color=FLAG_COLOUR, ms=7)
-    ax.axhline(0, color="grey", lw=0.5)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("angle (°, 0 = standing)")
-    ax.legend(loc="upper right", fontsize=8)
-    ax.set_title(
-        "Hip and lumbar angles (reps shaded; red = flagged; ▼ = back moved first)",
-        fontsize=10,
-        loc="left",
-        pad=16,
-    )
-    return fig
+    if a.lumbar_deg is not None and r.lumbar_onset_s is not None:
+        y = _at(r.lumbar_onset_s, a.time_s, a.lumbar_deg)
+        first = "lumbar_first" in r.flags
+        ax.plot(
+            [r.lumbar_onset_s],
+            [y],
+            marker="v",
+            ls="",
+            ms=8 if first else 5,
+            color=FLAG_COLOUR if first else LUMBAR_COLOUR,
+            mec="black" if first else LUMBAR_COLOUR,
+            mew=0.6,
+        )
+    if a.hip_deg is not None and r.hip_onset_s is not None:
+        y = _at(r.hip_onset_s, a.time_s, a.hip_deg)
+        ax.plot([r.hip_onset_s], [y], marker="^", ls="", ms=5, color=HIP_COLOUR)
 
 
-def loops(review: SessionReview, *, max_reps: int = 24) -> Figure | None:
-    """Lumbar vs hip angle per rep (the lumbopelvic loop): a hip-led rep runs along the
-    hip axis first; a back-first rep climbs the lumbar axis before moving right."""
+def loops(review: SessionReview, *, early_frac: float = 0.15, max_reps: int = 24) -> Figure | None:
+    """Lumbar vs hip angle per rep (the lumbopelvic rhythm). A hip-led rep runs right along
+    the hip axis first; a back-first rep climbs inside the grey early-descent band before it
+    moves right. ▼/▲ mark where the back / the hips started."""
     a = review.angles
     if a.hip_deg is None or a.lumbar_deg is None or not review.reps:
         return None
-    reps = review.reps[:max_reps]
-    cols = min(6, len(reps))
-    rows = int(np.ceil(len(reps) / cols))
+    hip, lum, t = a.hip_deg, a.lumbar_deg, a.time_s
+    reps = pick_reps(review.reps, max_reps=max_reps)
+    cols = min(4, len(reps))
+    nrows = math.ceil(len(reps) / cols)
     fig, axes = plt.subplots(
-        rows, cols, figsize=(2.1 * cols, 2.0 * rows), squeeze=False, sharex=True, sharey=True
+        nrows, cols, figsize=(2.9 * cols, 2.5 * nrows + 0.9), squeeze=False, sharey=True
     )
     for ax in axes.flat[len(reps) :]:
         ax.axis("off")
+    ends = {r.index: r.end_s for r in review.reps}
     for ax, r in zip(axes.flat, reps, strict=False):
-        sel = (a.time_s >= r.start_s - 0.3) & (a.time_s <= r.bottom_s)
-        h0 = np.nanmedian(a.hip_deg[sel][:10]) if sel.any() else 0.0
-        l0 = np.nanmedian(a.lumbar_deg[sel][:10]) if sel.any() else 0.0
-        colour = FLAG_COLOUR if r.flags else OK_COLOUR
-        ax.plot(a.hip_deg[sel] - h0, a.lumbar_deg[sel] - l0, color=colour, lw=1.2)
-        back = (a.time_s > r.bottom_s) & (a.time_s <= r.end_s)
-        ax.plot(a.hip_deg[back] - h0, a.lumbar_deg[back] - l0, color=colour, lw=0.6, ls=":")
-        ax.axhline(0, color="grey", lw=0.4)
-        ax.set_title(f"rep {r.index}" + (" ✗" if r.flags else ""), fontsize=8, color=colour)
+        starts = [x for x in (r.start_s, r.hip_onset_s, r.lumbar_onset_s) if x is not None]
+        # from just before the first onset, but never back into the previous rep
+        t_from = max(min(starts) - 0.3, ends.get(r.index - 1, -np.inf))
+        base = (t >= t_from) & (t <= t_from + 0.1)
+        h0 = float(np.nanmedian(hip[base])) if base.any() else _at(t_from, t, hip)
+        l0 = float(np.nanmedian(lum[base])) if base.any() else _at(t_from, t, lum)
+        colour = _colour(r, True)
+        rom = r.hip_rom_deg or float(np.nanmax(hip[(t >= t_from) & (t <= r.bottom_s)]) - h0)
+        ax.axvspan(0, early_frac * rom, color="#bbbbbb", alpha=0.35, lw=0)
+        down = (t >= t_from) & (t <= r.bottom_s)
+        up = (t > r.bottom_s) & (t <= r.end_s)
+        ax.plot(hip[down] - h0, lum[down] - l0, color=colour, lw=1.6)
+        ax.plot(hip[up] - h0, lum[up] - l0, color=colour, lw=0.8, ls=":")
+        if r.lumbar_onset_s is not None:
+            x = _at(r.lumbar_onset_s, t, hip) - h0
+            ax.plot([x], [_at(r.lumbar_onset_s, t, lum) - l0], "v", color=LUMBAR_COLOUR, ms=7)
+        if r.hip_onset_s is not None:
+            x = _at(r.hip_onset_s, t, hip) - h0
+            ax.plot([x], [_at(r.hip_onset_s, t, lum) - l0], "^", color=HIP_COLOUR, ms=7)
+        ax.axhline(0, color="grey", lw=0.5)
+        words = ", ".join(SHORT.get(f, f) for f in r.flags) if r.flags else "good"
+        lead = "" if r.lumbar_lead_ms is None else f" ({r.lumbar_lead_ms:+.0f} ms)"
+        ax.set_title(f"rep {r.index}: {words}{lead}", fontsize=8.5, color=colour)
         ax.tick_params(labelsize=7)
-    fig.supxlabel("hip flexion from the top (°)", fontsize=8)
-    fig.supylabel("lumbar (°)", fontsize=8)
+        ax.grid(alpha=0.25, lw=0.5)
+    fig.supxlabel("hip flexion since the rep started (°)", fontsize=9)
+    fig.supylabel("lumbar flexion since the rep started (°)", fontsize=9)
+    shown = (
+        ""
+        if len(reps) == len(review.reps)
+        else f" ({len(reps)} of {len(review.reps)}, flagged reps first)"
+    )
     fig.suptitle(
-        "Lumbopelvic loop per rep: descent solid, ascent dotted", fontsize=10, x=0.02, ha="left"
+        f"Which moved first, hips or back? One panel per rep{shown}: descent solid, return "
+        "dotted.\n▼ back starts, ▲ hips start. A curve that climbs inside the grey band "
+        f"(first {early_frac:.0%} of the hip range) means the back moved before the hips.",
+        fontsize=9.5,
+        x=0.01,
+        ha="left",
     )
     fig.tight_layout()
     return fig
 
 
-def bars(review: SessionReview, *, lead_ms: float, flexion_deg: float) -> Figure | None:
+def pick_reps(reps: list[RepResult], *, max_reps: int) -> list[RepResult]:
+    """At most ``max_reps`` reps in index order: every flagged rep first, then clean ones."""
+    if len(reps) <= max_reps:
+        return list(reps)
+    chosen = [r for r in reps if r.flags][:max_reps]
+    chosen += [r for r in reps if not r.flags][: max_reps - len(chosen)]
+    return sorted(chosen, key=lambda r: r.index)
+
+
+def bars(
+    review: SessionReview,
+    *,
+    lead_ms: float,
+    early_deg: float,
+    flexion_deg: float,
+    extension_deg: float,
+) -> Figure | None:
+    """Per rep: lumbar lead (ms) and lumbar peak flexion/extension (°), with the thresholds."""
     reps = review.reps
-    if not reps or all(r.lumbar_lead_ms is None for r in reps):
+    if not reps or review.angles.lumbar_deg is None:
         return None
-    idx = [r.index for r in reps]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.0))
-    lead = [r.lumbar_lead_ms or 0.0 for r in reps]
-    ax1.bar(
-        idx, lead, color=[FLAG_COLOUR if "lumbar_first" in r.flags else "#7f7f7f" for r in reps]
+    has_lead = any(r.lumbar_lead_ms is not None for r in reps)
+    idx = np.array([r.index for r in reps])
+    fig, axes = plt.subplots(1, 2 if has_lead else 1, figsize=(11 if has_lead else 6, 3.2))
+    axes = np.atleast_1d(axes)
+    width = 0.7
+    if has_lead:
+        ax = axes[0]
+        lead = np.array([np.nan if r.lumbar_lead_ms is None else r.lumbar_lead_ms for r in reps])
+        colours = [FLAG_COLOUR if "lumbar_first" in r.flags else UNSURE_COLOUR for r in reps]
+        ax.bar(idx, np.nan_to_num(lead), width=width, color=colours)
+        ax.axhline(lead_ms, color=FLAG_COLOUR, ls="--", lw=0.9)
+        ax.text(
+            0.99,
+            lead_ms,
+            f" {lead_ms:g} ms: back first if the back also moved ≥ {early_deg:g}° early",
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom",
+            fontsize=7.5,
+            color=FLAG_COLOUR,
+            bbox=LABEL_BOX,
+            zorder=5,
+        )
+        ax.axhline(0, color="black", lw=0.6)
+        ax.set_title(
+            "Back lead per rep (ms): above 0 = the back moved first", fontsize=9.5, loc="left"
+        )
+        _rep_axis(ax)
+    ax = axes[-1]
+    peak = np.array([np.nan if r.lumbar_peak_deg is None else r.lumbar_peak_deg for r in reps])
+    low = np.array([np.nan if r.lumbar_min_deg is None else r.lumbar_min_deg for r in reps])
+    ax.bar(
+        idx,
+        np.maximum(np.nan_to_num(peak), 0.0),
+        width=width,
+        label="rounding (flexion)",
+        color=[FLAG_COLOUR if "lumbar_flexion" in r.flags else LUMBAR_COLOUR for r in reps],
     )
-    ax1.axhline(lead_ms, color=FLAG_COLOUR, ls="--", lw=0.8)
-    ax1.set_title("lumbar lead per rep (ms; + = back first)", fontsize=10, loc="left")
-    ax1.set_xlabel("rep")
-    peak = [r.lumbar_peak_deg or 0.0 for r in reps]
-    ax2.bar(
-        idx, peak, color=[FLAG_COLOUR if "lumbar_flexion" in r.flags else "#7f7f7f" for r in reps]
+    ax.bar(
+        idx,
+        np.minimum(np.nan_to_num(low), 0.0),
+        width=width,
+        label="arching (extension)",
+        color=[FLAG_COLOUR if "lumbar_extension" in r.flags else "#9467bd" for r in reps],
     )
-    ax2.axhline(flexion_deg, color=FLAG_COLOUR, ls="--", lw=0.8)
-    ax2.set_title("lumbar peak flexion per rep (°)", fontsize=10, loc="left")
-    ax2.set_xlabel("rep")
+    for y, what in ((flexion_deg, "rounding"), (extension_deg, "arching")):
+        ax.axhline(y, color=FLAG_COLOUR, ls="--", lw=0.9)
+        ax.text(
+            0.99,
+            y,
+            f" {what} flagged beyond {y:+g}°",
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="bottom" if y > 0 else "top",
+            fontsize=7.5,
+            color=FLAG_COLOUR,
+            bbox=LABEL_BOX,
+            zorder=5,
+        )
+    top = max(flexion_deg, float(np.nanmax(peak, initial=0.0))) * 1.25
+    bottom = min(extension_deg, float(np.nanmin(low, initial=0.0))) * 1.35
+    ax.set_ylim(bottom, top)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_title(
+        "Lower back per rep (°): most rounding up, most arching down", fontsize=9.5, loc="left"
+    )
+    ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9)
+    _rep_axis(ax)
     fig.tight_layout()
     return fig
+
+
+def _rep_axis(ax: Axes) -> None:
+    ax.set_xlabel("rep")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=20))
+    ax.grid(axis="y", alpha=0.25, lw=0.5)
