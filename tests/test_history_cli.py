@@ -2,36 +2,148 @@
 
 from __future__ import annotations
 
+import io
+import json
+import os
+from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from analysis.session_csv import write_session_csv
+from analysis.review import review_session
+from analysis.session_csv import read_session_csv, write_session_csv
 from hipfirst.cli import main
+from hipfirst.commands.history import cache_file
 from hipfirst.recording import write_sidecar
 from tests.test_pipeline import make_session
 
 
-def test_lists_sessions_by_date_with_shares_and_reports_bad_files(
-    tmp_path: Path, capsys: pytest.CaptureFixture
+@pytest.fixture(autouse=True)
+def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "cache-home"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="module")
+def sessions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """CSV bytes of a back-first set, a clean set and a sacrum+thigh set."""
+    d = tmp_path_factory.mktemp("sets")
+    out = {}
+    for name, kw in (
+        ("back_first", {"seed": 1400, "lead_s": 0.4}),
+        ("clean", {"seed": 1401, "lead_s": 0.0}),
+        ("two", {"seed": 1402, "sensors": ("sacrum", "thigh")}),
+    ):
+        s, _ = make_session(reps=3, **kw)  # type: ignore[arg-type]
+        write_session_csv(s, d / f"{name}.csv")
+        out[name] = (d / f"{name}.csv").read_bytes()
+    return out
+
+
+def _rows(out: str) -> list[str]:
+    return [ln for ln in out.splitlines() if ln[:2] in ("19", "20")]
+
+
+def test_sessions_in_date_order_from_sidecar_file_name_and_mtime(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # written out of order; the sidecar's start time decides the order
-    for name, day, lead in (("b.csv", "2025-03-02", 0.4), ("a.csv", "2025-03-09", 0.0)):
-        s, _ = make_session(seed=1400 + len(name) + int(lead * 10), lead_s=lead, reps=3)
-        write_session_csv(s, tmp_path / name)
-        write_sidecar(tmp_path / name, {"exercise": "hinge", "started_at": f"{day}T10:00:00"})
-    (tmp_path / "20250301-090000_rdl.csv").write_text("time_s,sensor\n")
-    assert main(["history", str(tmp_path), "--plot", str(tmp_path / "trend.png")]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    rows = [ln for ln in lines if ln.startswith("2025-")]
-    assert [r.split()[-1] for r in rows[1:]] == ["b.csv", "a.csv"]
-    assert "20250301-090000_rdl.csv:" in rows[0] and "missing required column" in rows[0]
-    b, a = rows[1].split(), rows[2].split()
-    assert b[2:6] == ["hinge", "3", "100%", "3"]  # all three back-first
-    assert a[2:6] == ["hinge", "3", "0%", "0"]
-    assert (tmp_path / "trend.png").read_bytes()[:4] == b"\x89PNG"
-    # second run comes from the cache and says the same
+    d = tmp_path / "recordings"
+    d.mkdir()
+    # directory order != date order: the sidecar, the file name or the mtime decides
+    (d / "a_latest.csv").write_bytes(sessions["clean"])
+    write_sidecar(d / "a_latest.csv", {"exercise": "deadlift", "started_at": "2025-03-20T10:00"})
+    (d / "20250305-180000_rdl.csv").write_bytes(sessions["two"])
+    (d / "z_oldest.csv").write_bytes(sessions["back_first"])
+    old = datetime(2025, 3, 1, 8, 15).timestamp()
+    os.utime(d / "z_oldest.csv", (old, old))
+    (d / "notes.txt").write_text("not a session")
+    assert main(["history", str(d)]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert [r.split()[-1] for r in rows] == [
+        "z_oldest.csv",
+        "20250305-180000_rdl.csv",
+        "a_latest.csv",
+    ]
+    assert [r[:16] for r in rows] == ["2025-03-01 08:15", "2025-03-05 18:00", "2025-03-20 10:00"]
+    first, two, latest = (r.split() for r in rows)
+    # date time exercise reps flagged back-first lead "ms" file
+    assert first[2:6] == ["rdl", "3", "100%", "3"]  # no sidecar, no stamp: default rdl
+    assert two[2:7] == ["rdl", "3", "0%", "n/a", "-"]  # no lumbar sensor: cannot tell
+    assert latest[2:6] == ["deadlift", "3", "0%", "0"]
+    # the median lead printed is the median of the review's leads
+    leads = [r.lumbar_lead_ms for r in review_session(read_session_csv(d / "z_oldest.csv")).reps]
+    assert first[6] == f"{np.median(leads):+.0f}" and float(first[6]) > 200
+    assert "3 session file(s): 3 with reps." in out
+
+
+def test_bad_files_are_listed_not_fatal(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "20250302-090000_rdl.csv").write_bytes(sessions["clean"])
+    (tmp_path / "20250301-090000_rdl.csv").write_text("time_s,sensor\n0.0,lumbar\n")
+    (tmp_path / "20250303-090000_rdl.csv.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
     assert main(["history", str(tmp_path)]) == 0
-    again = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("2025-")]
-    assert again == rows
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert len(rows) == 3
+    assert rows[0].startswith("2025-03-01 09:00  ?")
+    assert "20250301-090000_rdl.csv:1" in rows[0] and "missing required column" in rows[0]
+    assert rows[1].split()[2:6] == ["rdl", "3", "0%", "0"]
+    assert "20250303-090000_rdl.csv.gz" in rows[2] and "gzip" in rows[2]
+    assert "3 session file(s): 1 with reps, 2 could not be read." in out
+    assert all(ln.count("\n") == 0 for ln in rows)  # one line per bad file
+
+
+def test_cache_gives_the_same_answer_and_follows_changes(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = tmp_path / "rec"
+    d.mkdir()
+    p = d / "20250310-070000_rdl.csv"
+    p.write_bytes(sessions["clean"])
+    assert main(["history", str(d)]) == 0
+    first = _rows(capsys.readouterr().out)
+    cache = json.loads(cache_file().read_text(encoding="utf-8"))
+    assert len(cache) == 1 and next(iter(cache.values()))["reps"] == 3
+    assert not any(x.name.startswith(".") for x in d.iterdir())  # nothing written into DIR
+    assert main(["history", str(d)]) == 0
+    assert _rows(capsys.readouterr().out) == first
+    # the same name, new content: reviewed again, not served stale from the cache
+    p.write_bytes(sessions["back_first"])
+    os.utime(p, ns=(p.stat().st_atime_ns, p.stat().st_mtime_ns + 10**9))
+    assert main(["history", str(d)]) == 0
+    again = _rows(capsys.readouterr().out)
+    assert again[0].split()[4:6] == ["100%", "3"] and first[0].split()[4:6] == ["0%", "0"]
+    assert len(json.loads(cache_file().read_text(encoding="utf-8"))) == 1  # old entry dropped
+    assert main(["history", str(d), "--no-cache"]) == 0
+    assert _rows(capsys.readouterr().out) == again
+
+
+def test_trend_plot(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from matplotlib.image import imread
+
+    for day, name in (("01", "back_first"), ("02", "two"), ("03", "clean")):
+        (tmp_path / f"202503{day}-090000_rdl.csv").write_bytes(sessions[name])
+    out = tmp_path / "trend.png"
+    assert main(["history", str(tmp_path), "--plot", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    pixels = np.asarray(imread(io.BytesIO(out.read_bytes()), format="png"))
+    assert pixels.shape[0] > 300 and pixels.shape[1] > 500
+    rgb = pixels[..., :3]
+    assert 0.02 < np.any(rgb < 0.9, axis=-1).mean() < 0.5
+    red = (rgb[..., 0] > 0.7) & (rgb[..., 1] < 0.3) & (rgb[..., 2] < 0.3)
+    assert red.sum() > 100  # the flagged-share line
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history", str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == f"hipfirst: error: {tmp_path / 'nope'}: not a directory\n"
+    assert main(["history", str(tmp_path), "--plot", str(tmp_path / "no" / "t.png")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["history", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == f"no session CSVs in {tmp_path}\n"

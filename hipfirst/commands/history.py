@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,43 +14,54 @@ from pathlib import Path
 import numpy as np
 
 from analysis.errors import InputError
-from analysis.review import config_for_session, review_session
-from analysis.session_csv import read_session_csv
+from hipfirst.commands.review import load_and_review
 from hipfirst.errors import UserError
 from hipfirst.recording import DEFAULT_DIR, parse_recording_name, read_sidecar
 
-CACHE = ".hipfirst-history.json"
+CACHE_VERSION = 2
+"""Bump when ``Row`` or the review changes what a cached row means."""
 
 
 @dataclass
 class Row:
     file: str
     date: str
+    """``YYYY-MM-DD HH:MM`` local time: the sidecar's start, else the file name's, else mtime."""
     exercise: str
     reps: int
     flagged: int
-    lumbar_first: int
+    lumbar_first: int | None
+    """None: the sensors present cannot tell (no hip or no lumbar angle)."""
     median_lead_ms: float | None
     error: str | None = None
+
+    @property
+    def flagged_share(self) -> float | None:
+        return self.flagged / self.reps if self.reps and not self.error else None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("history", help="one line per session and a trend plot")
-    p.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR)
+    p.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR, help="default: recordings/")
     p.add_argument("--plot", type=Path, metavar="OUT.png", help="write the trend plot")
+    p.add_argument("--no-cache", action="store_true", help="review every file again")
     p.set_defaults(func=run)
 
 
 def session_files(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.name.endswith((".csv", ".csv.gz")))
+    return sorted(p for p in d.iterdir() if p.name.endswith((".csv", ".csv.gz")) and p.is_file())
 
 
-def when(p: Path, side: dict | None) -> datetime:
-    if side and isinstance(side.get("started_at"), str):
+def session_date(p: Path, side: dict[str, object] | None) -> datetime:
+    """The sidecar's ``started_at``, else the file name's stamp, else the file's mtime."""
+    stamp = side.get("started_at") if side else None
+    if isinstance(stamp, str):
         try:
-            return datetime.fromisoformat(side["started_at"]).replace(tzinfo=None)
+            when = datetime.fromisoformat(stamp)
         except ValueError:
             pass
+        else:
+            return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
     parsed = parse_recording_name(p.name)
     if parsed:
         return parsed[0]
@@ -56,14 +69,15 @@ def when(p: Path, side: dict | None) -> datetime:
 
 
 def summarise(p: Path) -> Row:
-    side = read_sidecar(p)
-    date = when(p, side).isoformat(sep=" ", timespec="minutes")
+    """One session as a row; a file that cannot be reviewed becomes a row with its error."""
+    date = session_date(p, read_sidecar(p)).isoformat(sep=" ", timespec="minutes")
     try:
-        session = read_session_csv(p)
-        cfg = config_for_session(session)
-        rv = review_session(session, config=cfg)
-    except InputError as exc:
-        return Row(p.name, date, "?", 0, 0, 0, None, error=str(exc))
+        rv, cfg, _ = load_and_review(p)
+    except (InputError, UserError) as exc:
+        return Row(p.name, date, "?", 0, 0, None, None, error=str(exc))
+    except OSError as exc:
+        return Row(p.name, date, "?", 0, 0, None, None, error=f"{p}: {exc.strerror or exc}")
+    measurable = rv.angles.hip_deg is not None and rv.angles.lumbar_deg is not None
     leads = [r.lumbar_lead_ms for r in rv.reps if r.lumbar_lead_ms is not None]
     return Row(
         p.name,
@@ -71,82 +85,105 @@ def summarise(p: Path) -> Row:
         cfg.exercise,
         len(rv.reps),
         sum(1 for r in rv.reps if r.flags),
-        sum(1 for r in rv.reps if "lumbar_first" in r.flags),
-        float(np.median(leads)) if leads else None,
+        sum(1 for r in rv.reps if "lumbar_first" in r.flags) if measurable else None,
+        round(float(np.median(leads)), 1) if leads else None,
     )
 
 
-def load_rows(d: Path) -> list[Row]:
-    """Reviews are cached per file (name, size, mtime) in ``DIR/.hipfirst-history.json``."""
-    cache_path = d / CACHE
-    try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    rows, fresh = [], {}
-    for p in session_files(d):
-        st = p.stat()
-        key = f"{p.name}|{st.st_size}|{st.st_mtime_ns}"
-        row = Row(**cache[key]) if key in cache else summarise(p)
-        fresh[key] = asdict(row)
+def cache_file() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "hipfirst" / "history.json"
+
+
+def _key(p: Path) -> str:
+    """Changes when the CSV or its sidecar (exercise, start time) changes."""
+    st = p.stat()
+    side = p.with_name(p.name.removesuffix(".gz").removesuffix(".csv") + ".json")
+    side_ns = side.stat().st_mtime_ns if side.exists() else 0
+    return f"{CACHE_VERSION}|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}|{side_ns}"
+
+
+def load_rows(d: Path, *, use_cache: bool = True, progress: bool = False) -> list[Row]:
+    """Every session in ``d``, oldest first. Reviews are cached per file in
+    ``$XDG_CACHE_HOME/hipfirst/history.json`` (never written into the data folder)."""
+    path = cache_file()
+    cache: dict[str, dict[str, object]] = {}
+    if use_cache:
+        with contextlib.suppress(OSError, ValueError):
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            cache = loaded if isinstance(loaded, dict) else {}
+    files = session_files(d)
+    rows = []
+    for i, p in enumerate(files):
+        if progress:
+            print(f"\rreviewing {i + 1}/{len(files)} {p.name}\x1b[K", end="", file=sys.stderr)
+        key = _key(p)
+        hit = cache.get(key)
+        try:
+            row = Row(**hit) if isinstance(hit, dict) else summarise(p)  # type: ignore[arg-type]
+        except TypeError:  # a cached row from another layout
+            row = summarise(p)
+        cache[key] = asdict(row)
         rows.append(row)
-    with contextlib.suppress(OSError):  # a read-only directory: no cache, same answer
-        cache_path.write_text(json.dumps(fresh), encoding="utf-8")
+    if progress and files:
+        print("\r\x1b[K", end="", file=sys.stderr)
+    if use_cache:
+        # forget old versions of this folder's files and rows of another cache version
+        here = f"{CACHE_VERSION}|{d.resolve()}{os.sep}"
+        fresh = {_key(p) for p in files}
+        cache = {
+            k: v
+            for k, v in cache.items()
+            if k.startswith(f"{CACHE_VERSION}|") and (k in fresh or not k.startswith(here))
+        }
+        with contextlib.suppress(OSError):  # no writable cache: same answer, just slower
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(cache), encoding="utf-8")
+            tmp.replace(path)
     return sorted(rows, key=lambda r: (r.date, r.file))
+
+
+def format_row(r: Row) -> str:
+    if r.error:
+        return f"{r.date:16s}  {'?':9s} {'':>4s} {'':>7s} {'':>10s} {'':>11s}  {r.error}"
+    share = "-" if r.flagged_share is None else f"{100 * r.flagged_share:.0f}%"
+    first = "n/a" if r.lumbar_first is None else str(r.lumbar_first)
+    lead = "-" if r.median_lead_ms is None else f"{r.median_lead_ms:+.0f} ms"
+    return (
+        f"{r.date:16s}  {r.exercise:9s} {r.reps:4d} {share:>7s} {first:>10s} {lead:>11s}  {r.file}"
+    )
+
+
+HEADER = (
+    f"{'date':16s}  {'exercise':9s} {'reps':>4s} {'flagged':>7s} {'back-first':>10s} "
+    f"{'median lead':>11s}  file"
+)
 
 
 def run(args: argparse.Namespace) -> int:
     d: Path = args.dir
     if not d.is_dir():
         raise UserError(f"{d}: not a directory")
-    rows = load_rows(d)
+    if args.plot is not None and not args.plot.parent.is_dir():
+        raise UserError(f"{args.plot}: directory {args.plot.parent} does not exist")
+    rows = load_rows(d, use_cache=not args.no_cache, progress=sys.stderr.isatty())
     if not rows:
         print(f"no session CSVs in {d}")
         return 0
-    print(
-        f"{'date':16s}  {'exercise':12s} {'reps':>4s} {'flagged':>8s} {'back-first':>10s} "
-        f"{'median lead':>11s}  file"
-    )
+    print(HEADER)
     for r in rows:
-        if r.error:
-            print(
-                f"{r.date:16s}  {'-':12s} {'':>4s} {'':>8s} {'':>10s} {'':>11s}  "
-                f"{r.file}: {r.error}"
-            )
-            continue
-        share = f"{100 * r.flagged / r.reps:.0f}%" if r.reps else "-"
-        lead = "-" if r.median_lead_ms is None else f"{r.median_lead_ms:+.0f} ms"
-        print(
-            f"{r.date:16s}  {r.exercise:12s} {r.reps:4d} {share:>8s} {r.lumbar_first:10d} "
-            f"{lead:>11s}  {r.file}"
-        )
+        print(format_row(r))
+    good = [r for r in rows if not r.error and r.reps]
+    bad = sum(1 for r in rows if r.error)
+    print(
+        f"{len(rows)} session file(s): {len(good)} with reps"
+        + (f", {bad} could not be read" if bad else "")
+        + ". back-first n/a = the sensors worn cannot tell."
+    )
     if args.plot:
-        plot_trend([r for r in rows if not r.error and r.reps], args.plot)
+        from hipfirst.report.trend import plot_trend  # matplotlib only when asked
+
+        args.plot.write_bytes(plot_trend(good))
         print(f"wrote {args.plot}")
     return 0
-
-
-def plot_trend(rows: list[Row], out: Path) -> None:
-    from hipfirst.report.plots import plt, png
-
-    fig, ax1 = plt.subplots(figsize=(9, 3.5))
-    x = np.arange(len(rows))
-    ax1.plot(
-        x, [100 * r.flagged / r.reps for r in rows], "o-", color="#d62728", label="flagged reps (%)"
-    )
-    ax1.set_ylabel("flagged reps (%)")
-    ax1.set_ylim(0, 100)
-    ax2 = ax1.twinx()
-    ax2.plot(
-        x,
-        [np.nan if r.median_lead_ms is None else r.median_lead_ms for r in rows],
-        "s--",
-        color="#1f77b4",
-        label="median lumbar lead (ms)",
-    )
-    ax2.axhline(0, color="grey", lw=0.5)
-    ax2.set_ylabel("median lumbar lead (ms)")
-    ax1.set_xticks(x, [f"{r.date[:10]}\n{r.exercise}" for r in rows], fontsize=7)
-    ax1.set_title("Is the hinge improving? (lower is better on both)", loc="left", fontsize=10)
-    fig.legend(loc="upper right", fontsize=8)
-    out.write_bytes(png(fig))
