@@ -1,170 +1,280 @@
-"""Driver for Polar Verity Sense / H10 / OH1 over PMD (see :mod:`.pmd`).
+"""Driver for the Polar Verity Sense (and H10 / OH1 accelerometer) over PMD.
 
-Start: read the features, subscribe to the control point (responses) and data, query ACC
-settings, start ACC at the offered rate nearest the requested one with ±8 g (echoing the
-settings the device offered), then the same for GYRO (±2000 °/s) when the device has one.
-ACC and GYRO arrive as separate frames with their own timestamps; the driver holds each
-ACC sample until gyro data covers its time and pairs them (gyro interpolated at the ACC
-sample times), so the manager gets one six-axis stream. Devices without GYRO (H10, OH1)
-are accelerometer-only.
+Start: read the features, subscribe to the control point (answers come as indications)
+and the data, query the ACC settings; if the requested rate is not offered and the device
+has SDK mode (Verity Sense: 52 Hz only without it, 26-416 Hz with it), switch SDK mode on
+and query again. Then start ACC with one value of each setting the device offered (the
+rate nearest the requested one, the range nearest ``acc_range_g``), remember the FACTOR
+from the start response, and the same for GYRO at the ACC rate when the device has one.
+
+Frames: ACC and GYRO arrive as separate frames, each stamped with the device time of its
+last sample (ns since 2000-01-01). :mod:`.pairing` spreads the sample times back from the
+stamps and hands the manager six-axis runs with GYRO interpolated at the ACC times.
+Devices without GYRO (H10, OH1) stream accelerometer only.
+
+If the device stops the streams itself (``01 [types]`` on the control point: put in its
+charger, mode changed by another app), the driver disconnects so the manager reconnects
+and the start answer says what is wrong.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from typing import ClassVar
 
-import numpy as np
 from bleak import BleakClient
+from bleak.exc import BleakError
 
-from firmware_bridge.devices.polar import pmd
+from firmware_bridge.devices.polar import pmd_codec as pmd
+from firmware_bridge.devices.polar.pairing import FrameClock, Pairer
 from firmware_bridge.errors import BridgeError
 from firmware_bridge.manager.driver import Clock, Frame, OnData, SensorDriver, StreamInfo
 from firmware_bridge.profile.wire import MalformedPacket
 
-RESPONSE_TIMEOUT_S = 5.0
-NAMES = ("Polar Sense", "Polar H10", "Polar OH1")
+log = logging.getLogger(__name__)
 
-
-class _Stream:
-    """Per-measurement sample times (ns) and values, with the previous frame's stamp."""
-
-    def __init__(self) -> None:
-        self.t_ns = np.zeros(0)
-        self.val = np.zeros((0, 3))
-        self.prev_ns: int | None = None
-
-    def add(self, ts_ns: int, values: np.ndarray, period_ns: float) -> None:
-        n = len(values)
-        if self.prev_ns is not None and ts_ns > self.prev_ns:
-            step = (ts_ns - self.prev_ns) / n
-        else:
-            step = period_ns
-        t = ts_ns - step * np.arange(n - 1, -1, -1)
-        self.prev_ns = ts_ns
-        self.t_ns = np.concatenate([self.t_ns, t])
-        self.val = np.concatenate([self.val, values])
+ACC, GYRO, SDK_MODE = pmd.Measurement.ACC, pmd.Measurement.GYRO, pmd.Measurement.SDK_MODE
+NAME_PREFIXES = ("Polar Sense ", "Polar H10 ", "Polar OH1 ")
+_ADVICE = {
+    pmd.Status.DEVICE_IN_CHARGER: "take it out of its charger",
+    pmd.Status.INVALID_STATE: "stop any recording or exercise on it (Polar Flow app)",
+    pmd.Status.ALREADY_IN_STATE: "another app may be streaming from it; close it",
+}
 
 
 class PolarDriver(SensorDriver):
     kind: ClassVar[str] = "polar"
     seq_modulo: ClassVar[int | None] = None
-    time_modulo_us: ClassVar[int | None] = None
+    time_modulo_us: ClassVar[int | None] = None  # 64-bit ns stamps: never wrap
 
-    def __init__(self, *, acc_range_g: int = 8, gyr_range_dps: int = 2000) -> None:
+    def __init__(
+        self,
+        *,
+        acc_range_g: int = 8,
+        gyr_range_dps: int = 2000,
+        sdk_mode: bool | None = None,
+        response_timeout_s: float = 5.0,
+    ) -> None:
+        """``sdk_mode``: None = switch it on only when the requested rate needs it."""
         self.acc_range_g = acc_range_g
         self.gyr_range_dps = gyr_range_dps
+        self.sdk_mode = sdk_mode
+        self.response_timeout_s = response_timeout_s
+        self.features: set[int] = set()
         self.factor: dict[int, float] = {}
-        self.rate_hz = 0.0
+        self.rate_hz: dict[int, float] = {}
         self.gyro = False
+        self.sdk_mode_on = False
+        """This driver switched SDK mode on (kept across reconnects; stop() switches it off)."""
+        self.device_stopped = 0
+        self.bad_indications = 0
         self._responses: asyncio.Queue[pmd.Response] = asyncio.Queue()
-        self._acc = _Stream()
-        self._gyr = _Stream()
-        self.bad_responses = 0
+        self._clocks: dict[int, FrameClock] = {}
+        self._pairer: Pairer | None = None
+        self._client: BleakClient | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
-        return pmd.SERVICE in [u.lower() for u in service_uuids] or bool(
-            name and name.startswith(NAMES)
-        )
+        if name and name.startswith(NAME_PREFIXES):
+            return True
+        return pmd.SERVICE in (u.lower() for u in service_uuids)
 
+    @property
+    def unpaired_acc(self) -> int:
+        return self._pairer.unpaired_acc if self._pairer else 0
+
+    # -- control point ----------------------------------------------------------
     def _on_cp(self, _char: object, data: bytearray) -> None:
         try:
-            self._responses.put_nowait(pmd.Response.from_bytes(bytes(data)))
+            msg = pmd.decode_cp(bytes(data))
         except MalformedPacket:
-            self.bad_responses += 1
+            self.bad_indications += 1
+            return
+        if isinstance(msg, pmd.DeviceStopped):
+            self.device_stopped += 1
+            log.warning("Polar sensor stopped streams %s by itself", list(msg.measurements))
+            if self._client is not None:
+                task = asyncio.get_running_loop().create_task(self._drop(self._client))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            return
+        if msg.ok and msg.op == pmd.Op.START and not msg.more and msg.measurement in (ACC, GYRO):
+            # set before any data frame of this stream is decoded
+            with contextlib.suppress(MalformedPacket):
+                self.factor[msg.measurement] = msg.settings().get(pmd.Setting.FACTOR, (1.0,))[0]
+        self._responses.put_nowait(msg)
 
-    async def _ask(self, client: BleakClient, op: int, meas: int, settings=None) -> pmd.Response:  # type: ignore[no-untyped-def]
-        await client.write_gatt_char(
-            pmd.CONTROL_POINT, pmd.request(op, meas, settings), response=True
-        )
+    @staticmethod
+    async def _drop(client: BleakClient) -> None:
+        with contextlib.suppress(BleakError, TimeoutError, EOFError):
+            await client.disconnect()
+
+    async def _ask(self, client: BleakClient, request: pmd.Request) -> pmd.Response:
+        """Write one request and collect its answer (joining ``more`` parts)."""
+        while not self._responses.empty():  # stale answers from an earlier exchange
+            self._responses.get_nowait()
+        await client.write_gatt_char(pmd.CONTROL_POINT, bytes(request), response=True)
+        params = b""
         try:
-            async with asyncio.timeout(RESPONSE_TIMEOUT_S):
+            async with asyncio.timeout(self.response_timeout_s):
                 while True:
                     r = await self._responses.get()
-                    if r.op == op and r.measurement == meas:
-                        return r
+                    if r.op != request.op:
+                        continue
+                    params += r.params
+                    if not r.more:
+                        return pmd.Response(r.op, r.measurement, r.status, False, params)
         except TimeoutError as exc:
-            raise BridgeError(f"{client.address}: Polar sensor did not answer (op {op})") from exc
-
-    async def _start_one(self, client: BleakClient, meas: int, rate_hz: float, rng: int) -> float:
-        offer = await self._ask(client, pmd.OP_GET_SETTINGS, meas)
-        if offer.status != 0:
-            raise BridgeError(f"{client.address}: Polar settings query failed ({offer.status})")
-        rates = offer.settings.get(pmd.SAMPLE_RATE, [])
-        if not rates:
-            raise BridgeError(f"{client.address}: Polar sensor offered no sample rate")
-        rate = min(rates, key=lambda r: abs(r - rate_hz))
-        ranges = offer.settings.get(pmd.RANGE, [rng])
-        chosen = {
-            pmd.SAMPLE_RATE: [rate],
-            pmd.RESOLUTION: offer.settings.get(pmd.RESOLUTION, [16])[:1],
-            pmd.RANGE: [min(ranges, key=lambda r: abs(r - rng))],
-            pmd.CHANNELS: offer.settings.get(pmd.CHANNELS, [3])[:1],
-        }
-        started = await self._ask(client, pmd.OP_START, meas, chosen)
-        if started.status != 0:
             raise BridgeError(
-                f"{client.address}: Polar sensor refused to start measurement {meas} "
-                f"(status {started.status}); is it in a recording or charging?"
-            )
-        self.factor[meas] = started.settings.get(pmd.FACTOR, [1.0])[0]
-        return float(rate)
+                f"{client.address}: Polar sensor did not answer {pmd.Op(request.op).name} "
+                f"within {self.response_timeout_s:g} s; switch it off and on"
+            ) from exc
 
+    def _refused(self, client: BleakClient, what: str, r: pmd.Response) -> BridgeError:
+        advice = _ADVICE.get(r.status, "switch it off and on")  # type: ignore[call-overload]
+        return BridgeError(
+            f"{client.address}: Polar sensor refused {what} ({pmd.status_name(r.status)}); {advice}"
+        )
+
+    async def _offer(self, client: BleakClient, meas: int) -> pmd.Settings:
+        r = await self._ask(client, pmd.Request(pmd.Op.GET_SETTINGS, meas))
+        if not r.ok:
+            raise self._refused(client, f"the {pmd.Measurement(meas).name} settings query", r)
+        try:
+            return r.settings()
+        except MalformedPacket as exc:
+            raise BridgeError(f"{client.address}: Polar settings answer unreadable: {exc}") from exc
+
+    def choose(self, offer: pmd.Settings, *, rate_hz: float, range_: float) -> pmd.Settings:
+        """One value of each setting the device offered (the SDK never sends FACTOR)."""
+        chosen: pmd.Settings = {}
+        for kind, values in offer.items():
+            if kind in (pmd.Setting.FACTOR, pmd.Setting.SECURITY) or not values:
+                continue
+            if kind == pmd.Setting.SAMPLE_RATE:
+                pick = min(values, key=lambda v: (abs(v - rate_hz), -v))
+            elif kind == pmd.Setting.RANGE:
+                pick = min(values, key=lambda v: (abs(v - range_), -v))
+            elif kind == pmd.Setting.RANGE_MILLIUNIT:
+                pick = min(values, key=lambda v: abs(v - 1000 * range_))
+            else:
+                pick = max(values)
+            chosen[kind] = (pick,)
+        if pmd.Setting.SAMPLE_RATE not in chosen:
+            raise BridgeError("Polar sensor offered no sample rate")
+        return chosen
+
+    async def _start_stream(
+        self, client: BleakClient, meas: int, offer: pmd.Settings, rate_hz: float, range_: float
+    ) -> float:
+        chosen = self.choose(offer, rate_hz=rate_hz, range_=range_)
+        rate = float(chosen[pmd.Setting.SAMPLE_RATE][0])
+        self.rate_hz[meas] = rate
+        if meas == ACC:
+            self.configure(rate_hz=rate, gyro=GYRO in self.features)
+        self._clocks[meas] = FrameClock(rate_hz=rate)
+        r = await self._ask(client, pmd.Request.start(meas, chosen))
+        if not r.ok:
+            raise self._refused(client, f"to start {pmd.Measurement(meas).name}", r)
+        try:
+            self.factor[meas] = float(r.settings().get(pmd.Setting.FACTOR, (1.0,))[0])
+        except MalformedPacket as exc:
+            raise BridgeError(f"{client.address}: Polar start answer unreadable: {exc}") from exc
+        return rate
+
+    def configure(
+        self, *, rate_hz: float, gyro: bool, factor: dict[int, float] | None = None
+    ) -> None:
+        """Decoding state for a stream at ``rate_hz`` (start() sets it before the ACC start
+        request, so no early frame is lost; replaying recorded frames can call it too)."""
+        self.gyro = gyro
+        self.factor = dict(factor or {})
+        self._clocks = {m: FrameClock(rate_hz=rate_hz) for m in ((ACC, GYRO) if gyro else (ACC,))}
+        self._pairer = Pairer(rate_hz=rate_hz, gyro=gyro)
+
+    # -- SensorDriver -------------------------------------------------------------
     async def start(
         self, client: BleakClient, on_data: OnData, *, rate_hz: float, clock: Clock
     ) -> StreamInfo:
-        types = pmd.features(bytes(await client.read_gatt_char(pmd.CONTROL_POINT)))
-        if pmd.ACC not in types:
+        self._client = client
+        try:
+            value = await client.read_gatt_char(pmd.CONTROL_POINT)
+            self.features = pmd.decode_features(bytes(value))
+        except MalformedPacket as exc:
+            raise BridgeError(f"{client.address}: not a Polar PMD sensor ({exc})") from exc
+        if ACC not in self.features:
             raise BridgeError(f"{client.address}: this Polar device has no accelerometer stream")
-        self._acc, self._gyr = _Stream(), _Stream()
+        self.rate_hz = {}
+        self._pairer = None
         await client.start_notify(pmd.CONTROL_POINT, self._on_cp)
         await client.start_notify(pmd.DATA, lambda _c, data: on_data(bytes(data)))
-        self.rate_hz = await self._start_one(client, pmd.ACC, rate_hz, self.acc_range_g)
-        self.gyro = pmd.GYRO in types
+        offer = await self._offer(client, ACC)
+        rates = offer.get(pmd.Setting.SAMPLE_RATE, ())
+        want_sdk = self.sdk_mode
+        if want_sdk is None:
+            want_sdk = bool(rates) and min(abs(r - rate_hz) for r in rates) > 0.1 * rate_hz
+        if want_sdk and SDK_MODE in self.features:
+            r = await self._ask(client, pmd.Request(pmd.Op.START, SDK_MODE))
+            if r.ok or r.status == pmd.Status.ALREADY_IN_STATE:
+                self.sdk_mode_on = True
+                offer = await self._offer(client, ACC)
+            else:
+                log.warning("%s: SDK mode refused (%s)", client.address, pmd.status_name(r.status))
+        rate = await self._start_stream(client, ACC, offer, rate_hz, self.acc_range_g)
         if self.gyro:
-            await self._start_one(client, pmd.GYRO, self.rate_hz, self.gyr_range_dps)
+            try:
+                gyr_offer = await self._offer(client, GYRO)
+                await self._start_stream(client, GYRO, gyr_offer, rate, self.gyr_range_dps)
+            except BridgeError:
+                with contextlib.suppress(BridgeError, BleakError):
+                    await self._ask(client, pmd.Request(pmd.Op.STOP, ACC))
+                raise
+        sdk = ", SDK mode" if self.sdk_mode_on else ""
         return StreamInfo(
-            period_us=1e6 / self.rate_hz, accel_only=not self.gyro, model="Polar (PMD)"
+            period_us=1e6 / rate,
+            accel_only=not self.gyro,
+            model=f"Polar PMD ({'ACC+GYRO' if self.gyro else 'ACC'} {rate:g} Hz{sdk})",
         )
 
     async def stop(self, client: BleakClient) -> None:
+        """Stop the streams, then SDK mode if this driver switched it on (best effort)."""
         if not client.is_connected:
             return
-        for meas in (pmd.GYRO, pmd.ACC) if self.gyro else (pmd.ACC,):
-            await self._ask(client, pmd.OP_STOP, meas)
+        steps = [GYRO] if self.gyro else []
+        steps.append(ACC)
+        if self.sdk_mode_on:
+            steps.append(SDK_MODE)
+        for meas in steps:
+            with contextlib.suppress(BridgeError):
+                await self._ask(client, pmd.Request(pmd.Op.STOP, meas))
+        self.sdk_mode_on = False
 
     def decode(self, data: bytes) -> Frame | None:
         f = pmd.decode_frame(data)
-        period_ns = 1e9 / self.rate_hz if self.rate_hz else 1e9 / 52
-        if f.measurement == pmd.ACC:
-            scale = self.factor.get(pmd.ACC, 1.0) if f.compressed else 1e-3  # raw: mG
-            self._acc.add(f.timestamp_ns, f.samples * scale, period_ns)
+        pairer = self._pairer
+        clock = self._clocks.get(f.measurement)
+        if pairer is None or clock is None or (f.measurement == GYRO and not self.gyro):
+            raise MalformedPacket(f"PMD frame: measurement {f.measurement} was not started")
+        if not (f.count - 1) * 2 * clock.step_ns <= f.timestamp_ns < 1 << 63:
+            raise MalformedPacket(f"PMD frame: timestamp {f.timestamp_ns} ns out of range")
+        values = pmd.to_units(f, factor=self.factor.get(f.measurement, 1.0))
+        t = clock.times(f.timestamp_ns, f.count)
+        if f.measurement == ACC:
+            pairer.add_acc(t, values)
         else:
-            self._gyr.add(f.timestamp_ns, f.samples * self.factor.get(pmd.GYRO, 1.0), period_ns)
-        return self._ready(period_ns)
-
-    def _ready(self, period_ns: float) -> Frame | None:
-        acc = self._acc
-        if len(acc.t_ns) == 0:
+            pairer.add_gyr(t, values)
+        run = pairer.pop()
+        if run is None:
             return None
-        if not self.gyro:
-            k = len(acc.t_ns)
-            gyr = None
-        else:
-            g = self._gyr
-            if len(g.t_ns) < 2:
-                return None
-            k = int(np.searchsorted(acc.t_ns, g.t_ns[-1] + 0.5 * period_ns, side="right"))
-            if k == 0:
-                return None
-            gyr = np.column_stack([np.interp(acc.t_ns[:k], g.t_ns, g.val[:, c]) for c in range(3)])
-            keep = g.t_ns >= acc.t_ns[k - 1] - 1e9  # a second of gyro history is plenty
-            keep[-2:] = True
-            g.t_ns, g.val = g.t_ns[keep], g.val[keep]
-        t = acc.t_ns[:k]
-        period_us = float(np.median(np.diff(t))) / 1e3 if k > 1 else period_ns / 1e3
-        frame = Frame(t0_us=round(t[0] / 1e3), period_us=period_us, acc_g=acc.val[:k],
-                      gyr_dps=gyr)  # fmt: skip
-        acc.t_ns, acc.val = acc.t_ns[k:], acc.val[k:]
-        return frame
+        n = len(run.t_ns)
+        span_ns = float(run.t_ns[-1] - run.t_ns[0])
+        period_us = span_ns / (n - 1) / 1e3 if n > 1 else pairer.period_ns / 1e3
+        return Frame(
+            t0_us=int(run.t_ns[0] // 1000),
+            period_us=float(period_us),
+            acc_g=run.acc_g,
+            gyr_dps=run.gyr_dps,
+        )
