@@ -18,6 +18,8 @@ What it does, as the device does it (see ``docs/devices/polar.md`` for the sourc
   packed into one-block frames that grow until the next sample would not fit the ATT
   payload (MTU - 3) or 255 deltas; each frame is stamped with its last sample's device
   time in ns since 2000-01-01. ``sent`` keeps what went out (times and values in g/°/s).
+- The sensor and its clock keep running from the first start: a restart (after a stop or
+  a reconnect) streams from the sample due at that time, not from the beginning.
 - :meth:`stop_by_device` sends ``01 [types]`` as the device does when put in its charger.
 
 Not modelled: PPG/PPI/MAG/HR, offline recording, the security setting, time setting.
@@ -116,6 +118,7 @@ class PolarTwin(TwinBase):
         self.sent: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {ACC: [], GYRO: []}
         self.frame_bytes: list[int] = []
         self._packers: dict[int, _Packer] = {}
+        self._origin: float | None = None
 
     # -- control point ---------------------------------------------------------
     def features(self) -> set[int]:
@@ -244,8 +247,12 @@ class PolarTwin(TwinBase):
         rate = self.active[next(iter(self.active))][S.SAMPLE_RATE][0]
         t, dev_ns, acc, gyr = self._grid(rate)
         loop = asyncio.get_running_loop()
-        origin = loop.time()
-        for k in range(len(t)):
+        if self._origin is None:  # the IMU and clock run from the first start on
+            self._origin = loop.time()
+        origin = self._origin
+        elapsed = (loop.time() - origin) * self.speed - 0.5 / rate
+        k0 = int(np.searchsorted(t - t[0], elapsed))
+        for k in range(k0, len(t)):
             due = origin + (t[k] - t[0]) / self.speed
             await asyncio.sleep(max(0.0, due - loop.time()))
             if self.connection is None or not self.active:
