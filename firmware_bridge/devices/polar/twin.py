@@ -44,8 +44,8 @@ _P = gatt.Characteristic.Properties
 ACC, GYRO, SDK_MODE = pmd.Measurement.ACC, pmd.Measurement.GYRO, pmd.Measurement.SDK_MODE
 S = pmd.Setting
 SDK_RATES = (26, 52, 104, 208, 416)
-RANGES = {ACC: (2, 4, 8, 16), GYRO: (250, 500, 1000, 2000)}
-DEFAULT_RANGE = {ACC: 8, GYRO: 2000}
+RANGES: dict[int, tuple[int, ...]] = {ACC: (2, 4, 8, 16), GYRO: (250, 500, 1000, 2000)}
+DEFAULT_RANGE: dict[int, int] = {ACC: 8, GYRO: 2000}
 CLOCK_ORIGIN_NS = 789_000_000 * 10**9  # the twin's clock reads early 2025 at sample 0
 
 
@@ -99,7 +99,7 @@ class PolarTwin(TwinBase):
             raise ValueError("acc_compressed_type must be 0 or 1")
         self.gyro = gyro and source.gyr_dps is not None
         self.acc_type = acc_compressed_type
-        self.cp = gatt.Characteristic(
+        self.cp: gatt.Characteristic[bytes] = gatt.Characteristic(
             pmd.CONTROL_POINT, _P.READ | _P.WRITE | _P.INDICATE,
             gatt.Characteristic.READABLE | gatt.Characteristic.WRITEABLE,
             gatt.CharacteristicValue(read=self._read_cp, write=self._on_write),
@@ -257,7 +257,8 @@ class PolarTwin(TwinBase):
             await asyncio.sleep(max(0.0, due - loop.time()))
             if self.connection is None or not self.active:
                 return
-            for meas, values in ((ACC, acc), (GYRO, gyr)):
+            streams: tuple[tuple[int, np.ndarray], ...] = ((ACC, acc), (GYRO, gyr))
+            for meas, values in streams:
                 if meas in self.active:
                     await self._sample(meas, values[k : k + 1], int(dev_ns[k]))
             self.samples_sent += 1
