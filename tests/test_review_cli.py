@@ -84,7 +84,7 @@ def test_clean_set_is_called_good(
     out = capsys.readouterr().out
     assert [r[-1] for r in _table_rows(out)] == ["good"] * 4
     assert "4 reps; 4 clean." in out
-    assert "Every rep started from the hips" in out
+    assert "No rep started from the lower back: the hips led." in out
     assert "lower back." not in out and "coaching rule" not in out
 
 
@@ -101,7 +101,7 @@ def test_two_sensor_session_says_what_it_could_not_measure(
         assert r[-1] == "no fault seen"  # not "good": half the checks could not run
     assert "Not worn: thigh." in out
     assert "hip angle, hip onset, hip range and knee-dominant cannot be measured" in out
-    assert "clean" not in out and "Every rep started from the hips" not in out
+    assert "clean" not in out and "No rep started from the lower back: the hips led." not in out
 
 
 def test_json_is_exactly_the_domain_review_json(

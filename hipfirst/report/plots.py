@@ -25,6 +25,8 @@ LUMBAR_COLOUR = "#ff7f0e"
 ROW_SPAN_S = 60.0
 """One trace row covers about this much time, so a rep stays a few centimetres wide."""
 MAX_ROWS = 6
+MAX_BARS = 60
+MAX_MARKED_PER_ROW = 20
 LABEL_BOX = {"facecolor": "white", "alpha": 0.85, "edgecolor": "none", "pad": 1.0}
 MAX_POINTS = 6000
 """Per trace row; more points than pixels only slow the PNG down."""
@@ -68,6 +70,8 @@ def traces(review: SessionReview, *, complete: bool = True) -> Figure:
         series.append((a.tilts_deg["sacrum"], UNSURE_COLOUR, "--", "pelvis tilt (no hip angle)"))
     if a.lumbar_deg is not None:
         series.append((a.lumbar_deg, LUMBAR_COLOUR, "-", "lumbar flexion (+ round, − arch)"))
+    if "thigh" in a.tilts_deg and a.hip_deg is not None:  # a squatted rep shows here
+        series.append((a.tilts_deg["thigh"], "#8c564b", ":", "thigh tilt (knee bend shows here)"))
     if not series:  # lumbar + thigh only: the trunk-to-thigh angle the reps come from
         for name, v in a.tilts_deg.items():
             series.append((v, UNSURE_COLOUR, "--", f"{name} tilt"))
@@ -75,6 +79,7 @@ def traces(review: SessionReview, *, complete: bool = True) -> Figure:
     lo = min((float(f.min()) for f in finite if f.size), default=-5.0)
     hi = max((float(f.max()) for f in finite if f.size), default=5.0)
     label_every = max(1, math.ceil(len(review.reps) / (12 * rows)))
+    dense = len(review.reps) > MAX_MARKED_PER_ROW * rows  # markers would only blur the trace
     for k, ax in enumerate(axes[:, 0]):
         a_lo, a_hi = t0 + k * span, t0 + (k + 1) * span
         sel = np.flatnonzero((t >= a_lo - 0.5) & (t <= a_hi + 0.5))
@@ -86,7 +91,7 @@ def traces(review: SessionReview, *, complete: bool = True) -> Figure:
                 continue
             mid = (r.start_s + r.end_s) / 2
             label = a_lo <= mid < a_hi and (r.index - 1) % label_every == 0
-            _shade_rep(ax, review, r, _colour(r, complete), label=label)
+            _shade_rep(ax, review, r, _colour(r, complete), label=label, onsets=not dense)
         ax.set_xlim(a_lo, a_hi)
         ax.set_ylim(lo - 0.08 * (hi - lo) - 1, hi + 0.08 * (hi - lo) + 1)
         ax.axhline(0, color="grey", lw=0.5)
@@ -107,7 +112,9 @@ def traces(review: SessionReview, *, complete: bool = True) -> Figure:
     return fig
 
 
-def _shade_rep(ax: Axes, review: SessionReview, r: RepResult, colour: str, *, label: bool) -> None:
+def _shade_rep(
+    ax: Axes, review: SessionReview, r: RepResult, colour: str, *, label: bool, onsets: bool
+) -> None:
     a = review.angles
     ax.axvspan(r.start_s, r.end_s, color=colour, alpha=0.13, lw=0)
     if label:
@@ -125,6 +132,8 @@ def _shade_rep(ax: Axes, review: SessionReview, r: RepResult, colour: str, *, la
             color=colour,
             fontweight="bold" if r.flags else "normal",
         )
+    if not onsets:
+        return
     if a.lumbar_deg is not None and r.lumbar_onset_s is not None:
         y = _at(r.lumbar_onset_s, a.time_s, a.lumbar_deg)
         first = "lumbar_first" in r.flags
@@ -230,12 +239,11 @@ def bars(
     idx = np.array([r.index for r in reps])
     fig, axes = plt.subplots(1, 2 if has_lead else 1, figsize=(11 if has_lead else 6, 3.2))
     axes = np.atleast_1d(axes)
-    width = 0.7
     if has_lead:
         ax = axes[0]
         lead = np.array([np.nan if r.lumbar_lead_ms is None else r.lumbar_lead_ms for r in reps])
         colours = [FLAG_COLOUR if "lumbar_first" in r.flags else UNSURE_COLOUR for r in reps]
-        ax.bar(idx, np.nan_to_num(lead), width=width, color=colours)
+        _per_rep(ax, idx, lead, colours)
         ax.axhline(lead_ms, color=FLAG_COLOUR, ls="--", lw=0.9)
         ax.text(
             0.99,
@@ -257,19 +265,19 @@ def bars(
     ax = axes[-1]
     peak = np.array([np.nan if r.lumbar_peak_deg is None else r.lumbar_peak_deg for r in reps])
     low = np.array([np.nan if r.lumbar_min_deg is None else r.lumbar_min_deg for r in reps])
-    ax.bar(
+    _per_rep(
+        ax,
         idx,
-        np.maximum(np.nan_to_num(peak), 0.0),
-        width=width,
+        np.maximum(peak, 0.0),
+        [FLAG_COLOUR if "lumbar_flexion" in r.flags else LUMBAR_COLOUR for r in reps],
         label="rounding (flexion)",
-        color=[FLAG_COLOUR if "lumbar_flexion" in r.flags else LUMBAR_COLOUR for r in reps],
     )
-    ax.bar(
+    _per_rep(
+        ax,
         idx,
-        np.minimum(np.nan_to_num(low), 0.0),
-        width=width,
+        np.minimum(low, 0.0),
+        [FLAG_COLOUR if "lumbar_extension" in r.flags else "#9467bd" for r in reps],
         label="arching (extension)",
-        color=[FLAG_COLOUR if "lumbar_extension" in r.flags else "#9467bd" for r in reps],
     )
     for y, what in ((flexion_deg, "rounding"), (extension_deg, "arching")):
         ax.axhline(y, color=FLAG_COLOUR, ls="--", lw=0.9)
@@ -298,7 +306,20 @@ def bars(
     return fig
 
 
+def _per_rep(
+    ax: Axes, idx: np.ndarray, y: np.ndarray, colours: list[str], *, label: str | None = None
+) -> None:
+    """Bars for a set; dots once bars would be thinner than a line (long sessions).
+    A rep whose value was not measured gets nothing, not a zero."""
+    ok = np.isfinite(y)
+    cs = [c for c, k in zip(colours, ok, strict=True) if k]
+    if len(idx) <= MAX_BARS:
+        ax.bar(idx[ok], y[ok], width=0.7, color=cs, label=label)
+    else:
+        ax.scatter(idx[ok], y[ok], s=7, c=cs, label=label, linewidths=0)
+
+
 def _rep_axis(ax: Axes) -> None:
     ax.set_xlabel("rep")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=20))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
     ax.grid(axis="y", alpha=0.25, lw=0.5)

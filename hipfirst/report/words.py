@@ -133,8 +133,7 @@ def _clean_lines(review: SessionReview, skip: tuple[str, ...]) -> list[str]:
     seen = {f for r in reps for f in r.flags}
     out: list[str] = []
     if "lumbar_first" not in skip and "lumbar_first" not in seen:
-        lead = _setting(review, "lumbar_first_lead_ms")
-        out.append(f"Every rep started from the hips (no back lead over {lead:.0f} ms).")
+        out.append("No rep started from the lower back: the hips led.")
     flex = _setting(review, "lumbar_flexion_deg")
     ext = abs(_setting(review, "lumbar_extension_deg"))
     no_round = "lumbar_flexion" not in skip and "lumbar_flexion" not in seen
