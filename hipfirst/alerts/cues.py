@@ -1,8 +1,9 @@
 """One short, distinct tone cue per fault, rendered once at start-up (never on the hot path).
 
 Each cue is a few beeps of one pitch; the pitch tells the fault without looking: high
-double beep = back moved first, low long tone = rounding, rising pair = arching, triple =
-knees, slow double = torso drift.
+quick double beep = back moved first, low long tone = rounding, short-long pair = arching,
+quick triple = knees, slow double = torso drift. The pitches are at least a semitone apart
+(most a third or more) and the rhythms differ as well.
 """
 
 from __future__ import annotations
@@ -27,15 +28,24 @@ class Cue:
 CUES: dict[str, Cue] = {
     c.flag: c
     for c in (
-        Cue("lumbar_first", 988.0, (90, 60, 90), "hips back", "おしりを後ろへ"),
-        Cue("lumbar_flexion", 330.0, (350,), "keep your back flat", "背中をまっすぐ"),
-        Cue("lumbar_extension", 659.0, (120, 60, 160), "ribs down", "反りすぎ注意"),
+        Cue("lumbar_first", 988.0, (90, 60, 90), "hips back", "おしりを、うしろに"),
+        Cue("lumbar_flexion", 330.0, (350,), "keep your back flat", "せなかを、まっすぐ"),
         Cue(
-            "knee_dominant", 523.0, (70, 50, 70, 50, 70), "hinge, don't squat", "ひざを曲げすぎない"
+            "lumbar_extension", 659.0, (120, 60, 160),
+            "don't arch your back", "こしを、そらさないで",
         ),
-        Cue("torso_drift", 415.0, (200, 150, 200), "hold your torso angle", "上体の角度を保って"),
+        Cue(
+            "knee_dominant", 523.0, (70, 50, 70, 50, 70),
+            "hinge, don't squat", "ひざを、まげすぎないで",
+        ),
+        Cue(
+            "torso_drift", 415.0, (200, 150, 200),
+            "hold your torso angle", "じょうたいの、かくどを、たもって",
+        ),
     )
-}
+}  # fmt: skip
+"""One cue per flag of ``analysis.results.FLAGS``. The Japanese words are in kana on
+purpose: espeak-ng's Japanese voice reads kana but names each kanji ("Chinese letter")."""
 
 
 def tone(cue: Cue, *, rate_hz: int = RATE_HZ, volume: float = 0.4) -> np.ndarray:
