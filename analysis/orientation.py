@@ -1,24 +1,41 @@
 """Causal per-sensor "up" direction (gravity, unit vector in the sensor frame).
 
-Gyro + accelerometer: VQF (Laidig & Seel 2023), 6D, default parameters, which is the best
-measured option here (~0.7° inclination RMSE online on BROAD, see ``bench/broad.py``).
-Two additions around it:
+With a gyroscope: VQF (Laidig & Seel 2023, the ``vqf`` package), 6D (no magnetometer),
+default parameters. VQF low-pass filters the accelerometer in a gyro-tracked frame (time
+constant ``tauAcc`` = 3 s) and turns its inclination fully onto that filtered direction
+at every sample; during the first ``tauAcc`` seconds the filter output is the running
+mean, so the very first estimate is already the first accelerometer sample's direction
+(a sensor clipped on sideways starts right, no warm-up from the identity). Measured on
+BROAD (``bench/broad.py``): 0.67° mean inclination RMSE with the defaults; ``tauAcc`` 2 s
+gave 0.68°, 1 s 1.23°, 4 s 0.72°, so the defaults stay.
 
-- **start**: VQF begins at the identity and pulls its inclination towards the
-  accelerometer with a 3 s time constant, so a sensor clipped on sideways would still be
-  tens of degrees off when the 2 s standing neutral is taken. The estimate starts at the
-  first accelerometer sample's direction instead (the user stands still at the start).
-- **gaps** (lost BLE packets): a gap of up to ``max_fill_s`` is bridged by feeding VQF
-  samples interpolated linearly between the two sides of the gap (the rotation during a
-  short gap is smooth), whose outputs are dropped; after a longer gap the inclination is
-  re-started from the accelerometer, as at the start.
+Time: samples are assumed evenly spaced at ``rate_hz`` except for dropped ones.
 
-Accelerometer-only devices: the up direction is the accelerometer low-passed with a
-50 ms time constant. It is exact at rest and wrong by the linear acceleration during
-movement (a few degrees in a slow hinge, much more in a swing), so those sensors are
-reported as less accurate in fast movements.
+- **short gaps** (a step longer than 1.5 sample periods, at most ``max_fill_s`` of
+  missing samples): the missing samples are filled by linear interpolation between the
+  two samples around the gap and fed to the filter (outputs dropped), so the gyro
+  integrates the rotation that happened in the gap;
+- **long gaps**: the rotation in the gap is unknown, so the inclination is restarted
+  from the accelerometer as at the start (``VQF.resetState``), keeping the gyro-bias
+  estimate. The 0.175 s default lies between the gap lengths where bridging still won
+  (150 ms) and where restarting already won (200 ms), with a gap every 2-3 s, both on
+  BROAD (``bench/broad.py --drop-ms``; hand-held motion) and on simulated kettlebell
+  swings (slower hinges were equal either way);
+- samples whose values are not finite, or whose time does not increase, are not fed
+  (they count as missing); their output repeats the previous estimate (NaN before the
+  first valid sample).
 
-The same object works in batch and streaming: ``update`` may be called with chunks of any
+Accelerometer-only sensors (``has_gyro=False``, or ``gyr_dps=None``): the up direction is
+the accelerometer low-passed with time constant ``acc_lp_s``, restarted after a long gap.
+This is exact at rest but tilted by the linear acceleration in movement, and the filter
+lags, so those sensors are less accurate the faster the movement. Measured inclination
+RMSE with the 20 ms default: 1.2-1.4° on simulated hinges, RDLs and deadlifts, 7.5° on
+simulated swings, 19° mean on BROAD's hand-held trials (VQF with gyro: 0.9°, 1.3°,
+0.67°). 20 ms was the best of 0-200 ms on BROAD (vibration needs some smoothing; 50 ms
+gave 19.5°) and within 0.1° of no filtering on the simulations, where lag dominates
+(50 ms: 1.5-1.9°).
+
+Batch and streaming use the same object: ``update`` may be called with chunks of any
 size and gives the same result as one call with everything (to floating-point rounding).
 """
 
@@ -31,25 +48,8 @@ import numpy as np
 from scipy.signal import lfilter
 
 G_MS2 = 9.80665
-
-
-def align_to_gravity(vqf: Any, acc_g: np.ndarray) -> None:
-    """Set VQF's inclination so that its up direction is ``acc_g``'s direction."""
-    n = float(np.linalg.norm(acc_g))
-    if not np.isfinite(n) or n < 0.5:
-        return
-    up = acc_g / n
-    axis = np.cross(up, [0.0, 0.0, 1.0])  # shortest rotation taking up (sensor) to earth z
-    s, c = float(np.linalg.norm(axis)), float(up[2])
-    if s < 1e-9:
-        q = np.array([1.0, 0.0, 0.0, 0.0]) if c > 0 else np.array([0.0, 1.0, 0.0, 0.0])
-    else:
-        half = 0.5 * np.arctan2(s, c)
-        q = np.concatenate([[np.cos(half)], np.sin(half) * axis / s])
-    state = vqf.state
-    state["accQuat"] = q
-    state["gyrQuat"] = np.array([1.0, 0.0, 0.0, 0.0])
-    vqf.state = state
+_GAP_STEPS = 1.5
+"""A time step longer than this many sample periods means samples are missing."""
 
 
 def quat_up(q: np.ndarray) -> np.ndarray:
@@ -61,15 +61,25 @@ def quat_up(q: np.ndarray) -> np.ndarray:
 
 
 class UpEstimator:
+    """Causal up-vector estimate of one sensor; see the module docstring.
+
+    ``rate_hz``: nominal sample rate. ``has_gyro``: use VQF with the gyroscope.
+    ``max_fill_s``: longest run of missing samples bridged by interpolation (longer gaps
+    restart the inclination). ``acc_lp_s``: low-pass time constant of the
+    accelerometer-only path. ``tau_acc_s``: VQF's ``tauAcc``.
+    Counters: ``gaps_filled``, ``restarts``, ``skipped`` (non-finite or non-increasing).
+    """
+
     def __init__(
         self,
         *,
         rate_hz: float,
         has_gyro: bool,
-        max_fill_s: float = 0.25,
-        acc_lp_s: float = 0.05,
+        max_fill_s: float = 0.175,
+        acc_lp_s: float = 0.02,
+        tau_acc_s: float = 3.0,
     ) -> None:
-        if not rate_hz > 0:
+        if not (np.isfinite(rate_hz) and rate_hz > 0):
             raise ValueError(f"rate_hz must be positive, got {rate_hz}")
         self.period_s = 1.0 / rate_hz
         self.has_gyro = has_gyro
@@ -80,65 +90,101 @@ class UpEstimator:
             from vqf import VQF
 
             self._vqf = VQF(self.period_s)
-        self._last: tuple[float, np.ndarray, np.ndarray] | None = None
+            self._vqf.setTauAcc(tau_acc_s)
         self._lp: np.ndarray | None = None
+        self._last: tuple[float, np.ndarray, np.ndarray | None] | None = None
+        self._last_up = np.full(3, np.nan)
         self.gaps_filled = 0
         self.restarts = 0
+        self.skipped = 0
 
     def update(
-        self, time_s: np.ndarray, acc_g: np.ndarray, gyr_dps: np.ndarray | None
+        self, time_s: np.ndarray, acc_g: np.ndarray, gyr_dps: np.ndarray | None = None
     ) -> np.ndarray:
-        """Up vectors (n, 3), one per input sample."""
-        t = np.asarray(time_s, dtype=float)
-        acc = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
-        if len(t) == 0:
+        """Up vectors ``(n, 3)``, one per input sample (acc in g, gyro in °/s, time in s)."""
+        t = np.asarray(time_s, dtype=float).reshape(-1)
+        n = len(t)
+        if n == 0:
             return np.zeros((0, 3))
-        if self._vqf is None or gyr_dps is None:
-            return self._accel_only(acc)
-        gyr = np.asarray(gyr_dps, dtype=float).reshape(len(t), 3)
-        out = np.empty((len(t), 3))
-        if self._last is None:
-            align_to_gravity(self._vqf, acc[0])
-        else:
-            t_prev, acc_prev, gyr_prev = self._last
-            self._bridge(t_prev, acc_prev, gyr_prev, t[0], acc[0], gyr[0])
-        # gaps inside the chunk: split there
-        steps = np.diff(t)
-        cuts = np.flatnonzero(steps > 1.5 * self.period_s) + 1
-        bounds = [0, *cuts.tolist(), len(t)]
-        for a, b in itertools.pairwise(bounds):
-            if a > 0:
-                self._bridge(t[a - 1], acc[a - 1], gyr[a - 1], t[a], acc[a], gyr[a])
-            out[a:b] = self._run(acc[a:b], gyr[a:b])
-        self._last = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
+        acc = np.asarray(acc_g, dtype=float).reshape(n, 3)
+        use_gyro = self._vqf is not None and gyr_dps is not None
+        gyr = np.asarray(gyr_dps, dtype=float).reshape(n, 3) if use_gyro else None
+        ok = np.isfinite(t) & np.isfinite(acc).all(axis=1)
+        if gyr is not None:
+            ok &= np.isfinite(gyr).all(axis=1)
+        last_t = -np.inf if self._last is None else self._last[0]
+        before = np.maximum.accumulate(np.concatenate([[last_t], np.where(ok, t, -np.inf)]))
+        ok &= t > before[:-1]
+        idx = np.flatnonzero(ok)
+        self.skipped += n - len(idx)
+        if len(idx) == 0:
+            return np.tile(self._last_up, (n, 1))
+        up = self._segments(t[idx], acc[idx], None if gyr is None else gyr[idx])
+        # rows not fed repeat the previous estimate
+        src = np.maximum.accumulate(np.where(ok, np.arange(n), -1))
+        out = np.empty((n, 3))
+        out[ok] = up
+        fed_before = np.searchsorted(idx, src[~ok])  # position of that row within up
+        out[~ok] = np.where((src[~ok] >= 0)[:, None], up[np.maximum(fed_before, 0)], self._last_up)
+        self._last_up = up[-1].copy()
         return out
 
-    def _run(self, acc: np.ndarray, gyr: np.ndarray) -> np.ndarray:
+    def _segments(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
+        """Feed valid samples, handling the gaps before and inside this chunk."""
+        out = np.empty((len(t), 3))
+        steps = np.diff(t)
+        cuts = np.flatnonzero(steps > _GAP_STEPS * self.period_s) + 1
+        bounds = [0, *cuts.tolist(), len(t)]
+        for a, b in itertools.pairwise(bounds):
+            prev = (
+                self._last
+                if a == 0
+                else (t[a - 1], acc[a - 1], None if gyr is None else gyr[a - 1])
+            )
+            if prev is not None:
+                self._gap(prev, t[a], acc[a], None if gyr is None else gyr[a])
+            out[a:b] = self._run(acc[a:b], None if gyr is None else gyr[a:b])
+        self._last = (float(t[-1]), acc[-1].copy(), None if gyr is None else gyr[-1].copy())
+        return out
+
+    def _gap(
+        self,
+        prev: tuple[float, np.ndarray, np.ndarray | None],
+        t1: float,
+        acc1: np.ndarray,
+        gyr1: np.ndarray | None,
+    ) -> None:
+        """Bridge or restart across the time from sample ``prev`` to the sample at ``t1``."""
+        t0, acc0, gyr0 = prev
+        if t1 - t0 <= _GAP_STEPS * self.period_s:
+            return
+        missing = round((t1 - t0) / self.period_s) - 1
+        if missing * self.period_s > self.max_fill_s or (gyr1 is None) != (gyr0 is None):
+            self._restart()
+            return
+        f = (np.arange(1, missing + 1) / (missing + 1))[:, None]
+        gyr_fill = None if gyr0 is None or gyr1 is None else gyr0 + f * (gyr1 - gyr0)
+        self._run(acc0 + f * (acc1 - acc0), gyr_fill)
+        self.gaps_filled += 1
+
+    def _restart(self) -> None:
+        self.restarts += 1
+        self._lp = None
+        if self._vqf is not None:
+            state = self._vqf.state
+            bias, bias_p = state["bias"], state["biasP"]
+            self._vqf.resetState()
+            state = self._vqf.state
+            state["bias"], state["biasP"] = bias, bias_p
+            self._vqf.state = state
+
+    def _run(self, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
+        if gyr is None:
+            return self._accel_only(acc)
         res = self._vqf.updateBatch(
             np.ascontiguousarray(np.radians(gyr)), np.ascontiguousarray(acc * G_MS2)
         )
         return quat_up(res["quat6D"])
-
-    def _bridge(
-        self,
-        t0: float,
-        acc0: np.ndarray,
-        gyr0: np.ndarray,
-        t1: float,
-        acc1: np.ndarray,
-        gyr1: np.ndarray,
-    ) -> None:
-        """Handle the time between two consecutive samples on either side of a gap."""
-        missing = round((t1 - t0) / self.period_s) - 1
-        if missing <= 0:
-            return
-        if missing * self.period_s > self.max_fill_s:
-            align_to_gravity(self._vqf, acc1)
-            self.restarts += 1
-            return
-        f = (np.arange(1, missing + 1) / (missing + 1))[:, None]
-        self._run(acc0 + f * (acc1 - acc0), gyr0 + f * (gyr1 - gyr0))
-        self.gaps_filled += 1
 
     def _accel_only(self, acc: np.ndarray) -> np.ndarray:
         a = self._alpha
@@ -146,4 +192,5 @@ class UpEstimator:
             self._lp = ((1 - a) * acc[0]).reshape(3, 1)
         lp, self._lp = lfilter([a], [1, a - 1], acc.T, axis=1, zi=self._lp)
         up = lp.T
-        return up / np.linalg.norm(up, axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return up / np.linalg.norm(up, axis=1, keepdims=True)
