@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import sys
 from pathlib import Path
 
@@ -114,7 +115,18 @@ def test_chunks_equal_one_call_with_gaps_and_bad_rows() -> None:
                 whole_est.restarts,
                 whole_est.skipped,
             )
-        assert whole_est.restarts == 1 and whole_est.skipped == (2 if has_gyro else 1)
+        # chunks that end exactly where samples are missing
+        est = UpEstimator(rate_hz=RATE, has_gyro=has_gyro)
+        cuts = [0, *(np.flatnonzero(np.diff(t) > 0.015) + 1).tolist(), len(t)]
+        split = [
+            est.update(t[a:b], acc[a:b], None if g is None else g[a:b])
+            for a, b in itertools.pairwise(cuts)
+        ]
+        np.testing.assert_allclose(np.concatenate(split), whole, rtol=0, atol=1e-12)
+        assert (est.gaps_filled, est.restarts) == (whole_est.gaps_filled, 1)
+        # two short gaps, plus each skipped sample is a one-sample gap
+        skipped = 2 if has_gyro else 1
+        assert whole_est.skipped == skipped and whole_est.gaps_filled == 2 + skipped
         assert np.isfinite(whole).all()
 
 
