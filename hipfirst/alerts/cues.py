@@ -32,7 +32,7 @@ CUES: dict[str, Cue] = {
         Cue("lumbar_flexion", 330.0, (350,), "keep your back flat", "せなかを、まっすぐ"),
         Cue(
             "lumbar_extension", 659.0, (120, 60, 160),
-            "don't arch your back", "こしを、そらさないで",
+            "ribs down", "こしを、そらさないで",
         ),
         Cue(
             "knee_dominant", 523.0, (70, 50, 70, 50, 70),
