@@ -238,3 +238,18 @@ def test_alert_without_an_event_loop_still_sounds_and_is_logged() -> None:
     d.on_event(alert("torso_drift", 4, 9.0))
     assert [s.flag for s in sink.started] == ["torso_drift"]
     assert d.log[0].delivered
+
+
+def test_device_callback_fills_every_channel_and_counts_underflows() -> None:
+    # The callback SoundDeviceSink hands PortAudio (no PortAudio here to call it for real):
+    # a (frames, channels) float32 block filled in place, the status flag counted.
+    from hipfirst.alerts.pacer import BlockStatus, BlockTime
+    from hipfirst.alerts.sinks import _CallbackSink
+
+    sink = _CallbackSink(max_wait_s=1.0)
+    sink.play("lumbar_first", CUES_RENDERED["lumbar_first"])
+    out = np.full((256, 2), np.nan, dtype=np.float32)
+    sink._callback(out, 256, BlockTime(0.0, 0.0), BlockStatus(output_underflow=True))
+    assert np.array_equal(out[:, 0], CUES_RENDERED["lumbar_first"][:256])
+    assert np.array_equal(out[:, 1], out[:, 0])
+    assert sink.underflows == 1 and [s.flag for s in sink.started] == ["lumbar_first"]
