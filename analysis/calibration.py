@@ -9,6 +9,12 @@ stretch's mean, but only if every sensor's mean lies within ``reanchor_max_deg``
 ORIGINAL neutral. That removes slow drift (clip creep, estimator drift) while a held
 hinge, a seated rest or a different stance can never become the new zero, and the
 accumulated correction stays bounded by ``reanchor_max_deg``.
+
+A re-anchor is blended in over ``ramp_s`` (normalised linear interpolation from the
+neutral in use to the new one), not stepped: stillness is only known with the lag of its
+low-pass, so a window can complete just as the next rep starts, and a step of a few
+tenths of a degree there looked like the start of the movement (measured: it delayed
+live lumbar-first alerts by up to 170 ms). The first neutral applies at once.
 """
 
 from __future__ import annotations
@@ -25,8 +31,12 @@ class NeutralFinder:
         neutral_s: float,
         reanchor: bool,
         reanchor_max_deg: float,
+        ramp_s: float = 1.0,
     ) -> None:
         self.n_win = max(1, round(neutral_s * grid_hz))
+        self.ramp_n = max(1, round(ramp_s * grid_hz))
+        self._ramp_from: np.ndarray | None = None  # (S, 3) neutral the ramp started from
+        self._ramp_pos = 0  # ramp samples done; the ramp ends at ``ramp_n``
         self.reanchor = reanchor
         self.cos_max = float(np.cos(np.radians(reanchor_max_deg)))
         self._s = n_sensors
@@ -52,7 +62,11 @@ class NeutralFinder:
         """
         m = up.shape[1]
         all_still = still.all(axis=0)
-        if self.u0 is not None and (not self.reanchor or (self._run == 0 and not all_still.any())):
+        if (
+            self.u0 is not None
+            and self._ramp_from is None
+            and (not self.reanchor or (self._run == 0 and not all_still.any()))
+        ):
             # fast path: nothing can anchor in this chunk
             if self.reanchor:
                 self._hist = np.concatenate([self._hist, up], axis=1)[:, -self.n_win :]
@@ -71,8 +85,7 @@ class NeutralFinder:
         off = self._hist.shape[1]
         seg_start = 0
         for h in hits:
-            if self.u0 is not None:
-                out[:, seg_start:h] = self.u0[:, None, :]
+            self._fill(out, seg_start, h)
             win = hist[:, off + h + 1 - self.n_win : off + h + 1]
             mean = win.mean(axis=1)
             mean /= np.linalg.norm(mean, axis=1, keepdims=True)
@@ -83,13 +96,35 @@ class NeutralFinder:
             else:
                 ok = bool(np.all((mean * self.u0_original).sum(axis=1) >= self.cos_max))
                 if ok:
+                    assert self.u0 is not None
+                    self._ramp_from = self._current()
+                    self._ramp_pos = 0
                     self.u0 = mean
                 self.anchors.append((float(time_s[h]), ok))
             seg_start = h
-        if self.u0 is not None:
-            out[:, seg_start:] = self.u0[:, None, :]
+        self._fill(out, seg_start, m)
         self._hist = hist[:, -self.n_win :] if self.reanchor or not self.found else hist[:, :0]
         return out
+
+    def _current(self) -> np.ndarray:
+        """The neutral in use right now (part way along a ramp, if one is running)."""
+        assert self.u0 is not None
+        if self._ramp_from is None:
+            return self.u0
+        return _blend(self._ramp_from, self.u0, np.array([self._ramp_pos / self.ramp_n]))[:, 0]
+
+    def _fill(self, out: np.ndarray, a: int, b: int) -> None:
+        """Neutral for output samples ``a <= j < b``, advancing a running ramp."""
+        if self.u0 is None or b <= a:
+            return
+        if self._ramp_from is None:
+            out[:, a:b] = self.u0[:, None, :]
+            return
+        frac = np.minimum((self._ramp_pos + np.arange(1, b - a + 1)) / self.ramp_n, 1.0)
+        out[:, a:b] = _blend(self._ramp_from, self.u0, frac)
+        self._ramp_pos += b - a
+        if self._ramp_pos >= self.ramp_n:
+            self._ramp_from = None
 
     def _track_sensors(self, still: np.ndarray) -> None:
         for s in range(self._s):
@@ -108,3 +143,9 @@ def _run_lengths(flags: np.ndarray, carry: int) -> np.ndarray:
     lead = last_false == 0
     run[lead] += carry
     return run
+
+
+def _blend(u_from: np.ndarray, u_to: np.ndarray, frac: np.ndarray) -> np.ndarray:
+    """Unit vectors ``(S, len(frac), 3)`` from ``u_from`` to ``u_to`` (both ``(S, 3)``)."""
+    v = u_from[:, None, :] + frac[None, :, None] * (u_to - u_from)[:, None, :]
+    return v / np.linalg.norm(v, axis=2, keepdims=True)

@@ -61,6 +61,12 @@ class PipelineConfig:
     rep_min_s: float = 0.4
     rep_max_s: float = 20.0
 
+    top_hysteresis_deg: float = 0.5
+    """The top posture (reference of every departure) moves to a new lowest point of the rep
+    signal only if it is this much lower: the orientation estimate settles by a few tenths of
+    a degree after a rep, and a back moving first can tilt the pelvis back a little; neither
+    should drag the lumbar reference along (measured: it delayed live alerts by up to 170 ms)."""
+
     # --- onsets -----------------------------------------------------------
     quiet_s: float = 0.5
     """Baseline = median of the angle over this window before the movement."""

@@ -193,8 +193,7 @@ class RepTracker:
             rows, deps = self._watch_rows
             x = self.hist.block(rows, a, b)
             r = x[0]
-            run = np.fmin.accumulate(np.concatenate(([w.rmin], r)))[1:]
-            new = r <= run  # NaN compares False
+            run, new = _hysteresis_min(r, w.rmin, self.c.top_hysteresis_deg)
             ks = np.arange(a, b)
             mink = np.maximum.accumulate(np.where(new, ks, w.rmin_k))
             if mink[-1] < 0:
@@ -424,3 +423,30 @@ class RepTracker:
             lumbar_lead_ms=lead,
             flags=flags,
         )
+
+
+def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarray, np.ndarray]:
+    """Running minimum of ``r`` that only moves when a value is ``band`` below it.
+
+    Returns the running value and the samples where it moved. The top posture is the
+    point where the rep signal was lowest, but estimator settling after a rep (VQF
+    corrects inclination with a 3 s time constant) lets the signal creep down by a few
+    tenths of a degree while the back already moves first; a plain running minimum would
+    follow that creep and drag the lumbar reference along with it, delaying the alert.
+    NaN never moves it. The first finite value is taken when ``carry`` is infinite.
+    """
+    plain = np.fmin.accumulate(np.concatenate(([carry], r)))[1:]
+    cand = np.flatnonzero(r <= plain)  # the only samples that can move it
+    run = np.empty(len(r))
+    new = np.zeros(len(r), dtype=bool)
+    cur = carry
+    last = 0
+    for i in cand.tolist():
+        v = float(r[i])
+        if v < cur - band or not np.isfinite(cur):
+            run[last:i] = cur
+            cur = v
+            new[i] = True
+            last = i
+    run[last:] = cur
+    return run, new

@@ -324,3 +324,42 @@ def test_minjerk_onset_is_range_independent() -> None:
         # the plain threshold onset lags more for the smaller movement
         assert backtrack(x, 0.0, first_crossing(x, 3.0), 0.5) > 105
     assert minjerk_onset(np.full(50, 0.1), lo_frac=0.05, hi_frac=0.2, noise=0.3) is None
+
+
+def test_reanchor_is_blended_in_not_stepped() -> None:
+    n = 1200
+    t = np.arange(n) / 100.0
+    up = np.zeros((2, n, 3))
+    up[..., 2] = 1.0
+    still = np.ones((2, n), dtype=bool)
+    still[:, 300:400] = False
+    a3 = np.radians(3.0)
+    up[:, 400:] = [np.sin(a3), 0.0, np.cos(a3)]
+    nf = _neutral(ramp_s=1.0)
+    u0 = nf.update(t, up, still)
+    assert (5.99, True) in nf.anchors  # 400..599 completes the rest's window
+    ang = np.degrees(np.arctan2(u0[0, :, 0], u0[0, :, 2]))
+    assert ang[598] == pytest.approx(0.0, abs=1e-9)
+    assert ang[648] == pytest.approx(1.5, abs=0.01)  # half way after 0.5 s
+    assert ang[698] == pytest.approx(3.0, abs=1e-9) and ang[-1] == pytest.approx(3.0, abs=1e-9)
+    assert np.abs(np.diff(ang[250:])).max() < 3.0 / 100 * 1.01  # never a step
+    # and the same in chunks, including a chunk boundary inside the ramp
+    for seed in (1, 2, 3):
+        rng = np.random.default_rng(seed)
+        nf2 = _neutral(ramp_s=1.0)
+        parts = np.concatenate(
+            [nf2.update(t[s], up[:, s], still[:, s]) for s in _chunks(n, rng)], 1
+        )
+        assert np.nanmax(np.abs(parts - u0)) < 1e-12, f"seed {seed}"
+
+
+def test_top_reference_ignores_creep_below_the_hysteresis() -> None:
+    from analysis.tracker import _hysteresis_min
+
+    r = np.array([5.0, 3.0, 1.0, 0.9, 0.8, np.nan, 0.6, 0.4, 0.45, -0.2])
+    run, new = _hysteresis_min(r, np.inf, 0.5)
+    assert new.tolist() == [True, True, True, False, False, False, False, True, False, True]
+    assert run.tolist() == [5.0, 3.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.4, 0.4, -0.2]
+    # carried across chunks
+    run2, new2 = _hysteresis_min(np.array([0.1, -0.8]), -0.2, 0.5)
+    assert new2.tolist() == [False, True] and run2.tolist() == [-0.2, -0.8]
