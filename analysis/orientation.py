@@ -55,9 +55,11 @@ _GAP_STEPS = 1.5
 def quat_up(q: np.ndarray) -> np.ndarray:
     """Earth z (up) in the sensor frame for sensor-to-earth quaternions ``(w, x, y, z)``."""
     w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    return np.column_stack(
-        [2 * (x * z - w * y), 2 * (y * z + w * x), w * w - x * x - y * y + z * z]
-    )
+    out = np.empty((len(q), 3))
+    out[:, 0] = 2 * (x * z - w * y)
+    out[:, 1] = 2 * (y * z + w * x)
+    out[:, 2] = w * w - x * x - y * y + z * z
+    return out
 
 
 class UpEstimator:
@@ -109,6 +111,12 @@ class UpEstimator:
         acc = np.asarray(acc_g, dtype=float).reshape(n, 3)
         use_gyro = self._vqf is not None and gyr_dps is not None
         gyr = np.asarray(gyr_dps, dtype=float).reshape(n, 3) if use_gyro else None
+        if gyr is not None and self._last is not None and self._clean(t, acc, gyr):
+            # the common live case: evenly spaced, finite, continuing the previous chunk
+            up = self._run(acc, gyr)
+            self._last = (float(t[-1]), acc[-1].copy(), gyr[-1].copy())
+            self._last_up = up[-1].copy()
+            return up
         ok = np.isfinite(t) & np.isfinite(acc).all(axis=1)
         if gyr is not None:
             ok &= np.isfinite(gyr).all(axis=1)
@@ -128,6 +136,19 @@ class UpEstimator:
         out[~ok] = np.where((src[~ok] >= 0)[:, None], up[np.maximum(fed_before, 0)], self._last_up)
         self._last_up = up[-1].copy()
         return out
+
+    def _clean(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> bool:
+        """No gap, no repeated time and no non-finite value in this chunk or before it."""
+        assert self._last is not None
+        longest = _GAP_STEPS * self.period_s
+        first = float(t[0]) - self._last[0]
+        if not 0 < first <= longest:
+            return False
+        if len(t) > 1:
+            step = t[1:] - t[:-1]
+            if not (step.min() > 0 and step.max() <= longest):
+                return False
+        return bool(np.isfinite(acc.sum() + gyr.sum()))
 
     def _segments(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
         """Feed valid samples, handling the gaps before and inside this chunk."""
