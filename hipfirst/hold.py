@@ -4,8 +4,8 @@ A ``LiveHooks`` reading the newest angles: once a rep is deep (hip flexion past
 ``deep_deg``) the hold clock runs while the hip stays within ``band_deg`` of its deepest
 point so far; when it reaches ``hold_s`` it says so ("2 s - good hold, now stand up"). At the
 rep's end it reports the hold time and a stability score from how much the trunk moved
-while the hips were within 2° of the bottom: 100 = the trunk angle did not move, minus
-25 points per degree of standard deviation (a 4° wobble scores 0).
+while the hips were within 2° of the bottom (``analysis.hold``, the same score the review
+reports afterwards).
 """
 
 from __future__ import annotations
@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.hold import STILL_DEG, stability_score
 from analysis.results import LiveEvent
 from analysis.stream import LatestAngles
 from hipfirst.live.session import LiveHooks
-
-STILL_DEG = 2.0
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,7 @@ class HoldCoach(LiveHooks):
         # the still part of the hold: hips within 2° of the bottom (not the last of the
         # descent or the first of the ascent, when the trunk moves with the hips)
         trunk = pairs[pairs[:, 0] >= pairs[:, 0].max() - STILL_DEG, 1] if len(pairs) else pairs
-        score = None
-        if len(trunk) >= 5:
-            score = int(np.clip(100 - 25 * float(np.std(trunk)), 0, 100))
+        score = stability_score(trunk)
         r = HoldResult(event.rep_index, round(self._held, 2), score)
         self.results.append(r)
         held = "no hold" if r.hold_s < 0.3 else f"held {r.hold_s:.1f} s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from analysis.hold import review_holds
 from analysis.results import SessionReview
 from hipfirst.report.words import unchecked, verdict
 
@@ -30,8 +31,17 @@ def rep_table(review: SessionReview) -> Table:
     for name in ("rep", "start s", "hip ROM°", "lumbar flex°", "lumbar ext°", "lead ms"):
         t.add_column(name, justify="right", no_wrap=True)
     t.add_column("down/up s", justify="right", no_wrap=True)
+    # the hinge drill is done with a pause at the bottom: show how long and how still
+    holds = review_holds(review) if review.settings.get("exercise") == "hinge" else None
+    if holds is not None:
+        t.add_column("hold s", justify="right", no_wrap=True)
+        t.add_column("stability", justify="right", no_wrap=True)
     t.add_column("verdict", justify="left")
-    for r in review.reps:
+    for i, r in enumerate(review.reps):
+        extra = []
+        if holds is not None:
+            h = holds[i]
+            extra = [fmt(h.hold_s), NOT_MEASURED if h.stability is None else str(h.stability)]
         t.add_row(
             str(r.index),
             f"{r.start_s:.2f}",
@@ -40,6 +50,7 @@ def rep_table(review: SessionReview) -> Table:
             fmt(r.lumbar_min_deg),
             fmt(r.lumbar_lead_ms, 0),
             f"{r.bottom_s - r.start_s:.1f}/{r.end_s - r.bottom_s:.1f}",
+            *extra,
             verdict(r) if r.flags else ("no fault seen" if skip else "good"),
             style="red" if r.flags else None,
         )
