@@ -24,9 +24,23 @@ def first_crossing(dev: np.ndarray, threshold: float) -> int:
 
 
 def backtrack(x: np.ndarray, base: float, cross: int, noise: float) -> float:
-    """Fractional index where ``x`` left the band ``base ± noise`` before ``cross``."""
+    """Fractional index where ``x`` left the band ``base ± noise`` before ``cross``.
+
+    If, going back from ``cross``, the deviation first falls to a low point and then rises
+    again by more than ``noise`` before it reaches the band, the movement started from that
+    low point: the angle was sitting off its baseline (an estimate still settling after
+    the previous rep, a shifted stance), and backtracking on through that plateau would
+    put the onset seconds early. That turning point is returned instead.
+    """
     dev = np.abs(x[: cross + 1] - base)
     inside = np.flatnonzero(dev <= noise)
+    rev = dev[::-1]
+    low = np.fmin.accumulate(rev)
+    rose = np.flatnonzero(rev > low + noise)
+    if len(rose):
+        turn = cross - int(np.nanargmin(rev[: rose[0]]))
+        if not len(inside) or turn > inside[-1]:
+            return float(turn)
     if not len(inside):
         return 0.0
     i = int(inside[-1])

@@ -363,3 +363,16 @@ def test_top_reference_ignores_creep_below_the_hysteresis() -> None:
     # carried across chunks
     run2, new2 = _hysteresis_min(np.array([0.1, -0.8]), -0.2, 0.5)
     assert new2.tolist() == [False, True] and run2.tolist() == [-0.2, -0.8]
+
+
+def test_backtrack_stops_at_the_low_point_before_a_settling_plateau() -> None:
+    # a 2° hump (an estimate settling after the last rep), back down to 1°, then the
+    # movement starts at sample 300 from there
+    k = np.arange(400, dtype=float)
+    x = np.where(k < 300, 1.0 + np.interp(k, [0, 100, 200, 300], [0, 2, 1, 0]), 0.0)
+    x[300:] = 1.0 + 0.2 * (k[300:] - 300)
+    cross = int(np.argmax(x > 4.0))
+    assert backtrack(x, 0.0, cross, 0.5) == 300.0
+    # a plain rise from the baseline still backtracks to the band edge
+    y = np.where(k < 300, 0.0, 0.2 * (k - 300))
+    assert backtrack(y, 0.0, int(np.argmax(y > 3.0)), 0.5) == pytest.approx(302.5)
