@@ -34,6 +34,15 @@ from analysis.tilt import AxisTilt
 from analysis.tracker import RepTracker
 from analysis.up import make_up_estimator
 
+ACC_MAX_G = 64.0
+"""Larger accelerometer readings are not physical for a worn IMU (ranges end at ±16-32 g)."""
+GYR_MAX_DPS = 8000.0
+"""Larger gyro readings are not physical (ranges end at ±2000-4000 °/s)."""
+MAX_JUMP_S = 3600.0
+"""A sample more than an hour after its sensor's previous one (or, for a sensor's first
+sample, after the newest sample of any sensor) has a broken time stamp: the grid would have
+to fill the whole jump."""
+
 
 @dataclass(frozen=True)
 class SensorSpec:
@@ -126,6 +135,8 @@ class StreamingPipeline:
         self.chunks: list[GridChunk] = []
         self.latest: LatestAngles | None = None
         self.samples = {n: 0 for n in names}
+        self.rejected = {n: 0 for n in names}
+        """Samples dropped as impossible (see ``_sane``), per sensor."""
 
     # ------------------------------------------------------------------
     def push(
@@ -138,13 +149,46 @@ class StreamingPipeline:
         """Feed samples of one sensor (time increasing); returns the events they caused."""
         if sensor not in self._queue or len(time_s) == 0:
             return []
-        self._queue[sensor].append((np.asarray(time_s, float), np.asarray(acc_g, float), gyr_dps))
-        self._last_raw[sensor] = float(time_s[-1])
-        self.samples[sensor] += len(time_s)
+        t, acc, gyr = self._sane(sensor, time_s, acc_g, gyr_dps)
+        if len(t) == 0:
+            return []
+        self._queue[sensor].append((t, acc, gyr))
+        self._last_raw[sensor] = max(self._last_raw[sensor], float(t.max()))
+        self.samples[sensor] += len(t)
         lo = min(self._last_raw.values())
         if lo >= self._next_t or max(self._last_raw.values()) - lo > self._max_lag_s:
             return self._run()
         return []
+
+    def _sane(
+        self, sensor: str, time_s: np.ndarray, acc_g: np.ndarray, gyr_dps: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Drop (and count in ``rejected``) samples no real sensor can produce: non-finite
+        values, readings beyond any IMU's range, or a time stamp jumping ``MAX_JUMP_S``
+        ahead. One bad sample would otherwise poison the stillness filters (NaN state that
+        never recovers, so neutral is never found) or make the grid fill the jump."""
+        t = np.asarray(time_s, dtype=float).reshape(-1)
+        acc = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
+        gyr = None if gyr_dps is None else np.asarray(gyr_dps, dtype=float).reshape(len(t), 3)
+        ref = self._last_raw[sensor]
+        if not math.isfinite(ref):
+            seen = [v for v in self._last_raw.values() if math.isfinite(v)]
+            ref = max(seen) if seen else math.inf
+        latest = ref + MAX_JUMP_S
+        # one reduction per array in the common case (NaN fails every comparison)
+        if (
+            np.abs(acc).max() <= ACC_MAX_G
+            and (gyr is None or np.abs(gyr).max() <= GYR_MAX_DPS)
+            and t.max() <= latest
+            and -math.inf < t.min() <= t.max() < math.inf
+        ):
+            return t, acc, gyr
+        with np.errstate(invalid="ignore"):
+            ok = np.isfinite(t) & (t <= latest) & (np.abs(acc) <= ACC_MAX_G).all(axis=1)
+            if gyr is not None:
+                ok &= (np.abs(gyr) <= GYR_MAX_DPS).all(axis=1)
+        self.rejected[sensor] += int(len(t) - ok.sum())
+        return t[ok], acc[ok], None if gyr is None else gyr[ok]
 
     def finish(self) -> list[LiveEvent]:
         """End of input: flush queued samples and close a rep that is still settling."""
