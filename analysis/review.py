@@ -164,6 +164,12 @@ def review_session(
         missing.append(
             f"standing-still neutral found only at {t_neutral:.1f} s; nothing before it is measured"
         )
+    for n, k in pipe.rejected.items():
+        if k:
+            missing.append(
+                f"{k} sample(s) of sensor {n!r} ignored: not finite, beyond any IMU's range "
+                "or with a broken time stamp"
+            )
     if pipe.grid.dropped_samples:
         missing.append(f"{pipe.grid.dropped_samples} sample(s) with non-increasing time ignored")
     if not layout.has_hip or not layout.has_lumbar:

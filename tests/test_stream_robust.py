@@ -7,6 +7,8 @@ NaN (never inf), and a clean stretch afterwards must still produce angles.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,3 +97,21 @@ def test_an_infinite_time_stamp_on_the_first_packet_is_dropped() -> None:
         for name in NAMES:
             pipe.push(name, *_clean(0.1 + k * 0.1, 10))
     assert pipe.latest is not None and pipe.latest.hip_deg is not None
+
+
+def test_review_says_how_many_impossible_samples_it_ignored(tmp_path: Path) -> None:
+    from analysis.review import review_session
+    from analysis.session_csv import read_session_csv, write_session_csv
+    from analysis.sim import SimConfig, simulate
+
+    sim = simulate(SimConfig(exercise="hinge", reps=2, seed=1071))
+    path = tmp_path / "s.csv"
+    write_session_csv(sim.session, path)
+    lines = path.read_text().splitlines()
+    row = lines[400].split(",")
+    row[2] = "1e30"
+    lines[400] = ",".join(row)
+    path.write_text("\n".join(lines) + "\n")
+    rv = review_session(read_session_csv(path))
+    assert any(f"1 sample(s) of sensor {row[1]!r} ignored" in m for m in rv.missing)
+    assert len(rv.reps) == 2
