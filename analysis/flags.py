@@ -79,3 +79,27 @@ def rep_flags(x: FlagInputs, c: PipelineConfig) -> tuple[str, ...]:
         if drift is not None and abs(drift) > c.torso_drift_deg:
             on.add("torso_drift")
     return tuple(f for f in FLAGS if f in on)
+
+
+def early_lumbar(
+    hip: np.ndarray | None,
+    lum: np.ndarray | None,
+    base_h: float,
+    base_l: float,
+    hip_rom: float | None,
+    lpk: float | None,
+    lmin: float | None,
+    *,
+    frac: float,
+) -> tuple[float | None, float | None]:
+    """Lumbar excursion (towards its larger side) when the hip first reached ``frac`` of its
+    range, and its share of the whole excursion (the early lumbopelvic rhythm)."""
+    if hip is None or lum is None or not hip_rom or hip_rom <= 0 or lpk is None:
+        return None, None
+    reached = np.flatnonzero(hip - base_h >= frac * hip_rom)
+    if not len(reached) or not np.isfinite(lum[reached[0]]):
+        return None, None
+    side = 1.0 if lpk >= -(lmin or 0.0) else -1.0
+    moved = max(lpk, -(lmin or 0.0))
+    early = side * float(lum[reached[0]] - base_l)
+    return early, (early / moved if moved > 0 else None)

@@ -114,3 +114,48 @@ def minjerk_onset(d: np.ndarray, *, lo_frac: float, hi_frac: float, noise: float
     if tau_hi <= tau_lo:
         return None
     return float(t_lo - tau_lo / (tau_hi - tau_lo) * (t_hi - t_lo))
+
+
+def _robust_noise(x: np.ndarray, center: float, noise_max: float) -> float:
+    """Four robust SDs of ``x`` around ``center``, within 0.1° .. ``noise_max``."""
+    mad = float(np.median(np.abs(x - center)))
+    return float(np.clip(4 * 1.4826 * mad, 0.1, noise_max))
+
+
+def refine_minjerk(
+    x: np.ndarray,
+    base: float,
+    *,
+    cross: int,
+    k_on: int,
+    quiet_n: int,
+    noise_max: float,
+    lo_frac: float,
+    hi_frac: float,
+) -> float | None:
+    """Minimum-jerk onset (fractional index into ``x``) of the departure that crossed its
+    threshold at ``cross``, given the threshold onset ``k_on`` and baseline ``base``.
+
+    The threshold onset of a slow, small movement is late, so its baseline window already
+    holds the first tenths of a degree of the rise; the baseline is re-taken just before
+    each new onset estimate (three rounds; it moves < 1 sample after two). The noise floor
+    is the baseline's own scatter (4 robust SDs, at most ``noise_max``), so a 3° lumbar
+    movement still has room between its noise floor and 20 % of its excursion.
+    """
+    direction = 1.0 if x[cross] >= base else -1.0
+    pre = x[max(0, k_on - quiet_n) : max(0, k_on) + 1]
+    pre = pre[np.isfinite(pre)]
+    noise = _robust_noise(pre, float(np.median(pre)), noise_max) if len(pre) >= 3 else noise_max
+    on = None
+    for _ in range(3):
+        found = minjerk_onset(direction * (x - base), lo_frac=lo_frac, hi_frac=hi_frac, noise=noise)
+        if found is None or not np.isfinite(found):
+            break
+        on = found
+        win = x[max(0, int(on) - quiet_n) : int(on) + 1]
+        win = win[np.isfinite(win)]
+        if len(win) < 3:
+            break
+        base = float(np.median(win))
+        noise = _robust_noise(win, base, noise_max)
+    return on

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.config import PipelineConfig
-from analysis.flags import FlagInputs, rep_flags
+from analysis.flags import FlagInputs, early_lumbar, rep_flags
 from analysis.history import History
-from analysis.onsets import first_crossing, minjerk_onset, onset
+from analysis.onsets import first_crossing, onset, refine_minjerk
 from analysis.reps import RepDetector, RepEvent
 from analysis.results import LiveEvent, RepResult
 
@@ -313,64 +313,20 @@ class RepTracker:
             lo = max(0, w.start_k - self.quiet_n, c - self.lookback_n)
             hi = max(rep.peak_k, c) + 1
             x = self.hist.get(n, lo, hi)
-            base = w.base[n]
-            direction = 1.0 if x[c - lo] >= base else -1.0
-            on = None
             k_on = int(min(w.onset_k[n], w.onset_k.get("r", w.onset_k[n]))) - lo
-            pre = x[max(0, k_on - self.quiet_n) : max(0, k_on) + 1]
-            pre = pre[np.isfinite(pre)]
-            noise = self.c.onset_noise_deg
-            if len(pre) >= 3:
-                mad = float(np.median(np.abs(pre - np.median(pre))))
-                noise = float(np.clip(4 * 1.4826 * mad, 0.1, noise))
-            # The threshold onset of a slow, small movement is late, so its baseline window
-            # already holds the first tenths of a degree of the rise; re-take the baseline
-            # just before each new onset estimate (twice is enough: it moves < 1 sample).
-            # The noise floor is the baseline's own scatter (4 robust SDs, at most
-            # ``onset_noise_deg``), so a 3° lumbar movement still has room between its
-            # noise floor and 20 % of its excursion.
-            for _ in range(3):
-                found = minjerk_onset(
-                    direction * (x - base),
-                    lo_frac=self.c.onset_lo_frac,
-                    hi_frac=self.c.onset_hi_frac,
-                    noise=noise,
-                )
-                if found is None or not np.isfinite(found):
-                    break
-                on = found
-                win = x[max(0, int(on) - self.quiet_n) : int(on) + 1]
-                win = win[np.isfinite(win)]
-                if len(win) < 3:
-                    break
-                base = float(np.median(win))
-                mad = float(np.median(np.abs(win - base)))
-                noise = float(np.clip(4 * 1.4826 * mad, 0.1, self.c.onset_noise_deg))
+            on = refine_minjerk(
+                x,
+                w.base[n],
+                cross=c - lo,
+                k_on=k_on,
+                quiet_n=self.quiet_n,
+                noise_max=self.c.onset_noise_deg,
+                lo_frac=self.c.onset_lo_frac,
+                hi_frac=self.c.onset_hi_frac,
+            )
             if on is not None and np.isfinite(on):
                 # never later than the threshold onset, never before the lookback window
                 w.onset_k[n] = min(w.onset_k[n], max(lo + on, float(lo)))
-
-    def _early_lumbar(
-        self,
-        hip: np.ndarray | None,
-        lum: np.ndarray | None,
-        base_h: float,
-        base_l: float,
-        hip_rom: float | None,
-        lpk: float | None,
-        lmin: float | None,
-    ) -> tuple[float | None, float | None]:
-        """Lumbar excursion (towards its larger side) when the hip first reached
-        ``lumbar_first_early_hip_frac`` of its range, and its share of the whole excursion."""
-        if hip is None or lum is None or not hip_rom or hip_rom <= 0 or lpk is None:
-            return None, None
-        reached = np.flatnonzero(hip - base_h >= self.c.lumbar_first_early_hip_frac * hip_rom)
-        if not len(reached) or not np.isfinite(lum[reached[0]]):
-            return None, None
-        side = 1.0 if lpk >= -(lmin or 0.0) else -1.0
-        moved = max(lpk, -(lmin or 0.0))
-        early = side * float(lum[reached[0]] - base_l)
-        return early, (early / moved if moved > 0 else None)
 
     def _result(self, rep: _Rep, start_k: float, end_k: int) -> RepResult:
         w = rep.watch
@@ -387,7 +343,9 @@ class RepTracker:
         lead = (
             float(h_on - l_on) / self.hz * 1000.0 if h_on is not None and l_on is not None else None
         )
-        early, share = self._early_lumbar(hip, lum, base_h, base_l, hip_rom, lpk, lmin)
+        early, share = early_lumbar(
+            hip, lum, base_h, base_l, hip_rom, lpk, lmin, frac=self.c.lumbar_first_early_hip_frac
+        )
         thigh_bottom = (
             self.hist.at("thigh", rep.peak_k) - w.ref.get("thigh", np.nan)
             if self.has.get("thigh")
