@@ -376,3 +376,19 @@ def test_backtrack_stops_at_the_low_point_before_a_settling_plateau() -> None:
     # a plain rise from the baseline still backtracks to the band edge
     y = np.where(k < 300, 0.0, 0.2 * (k - 300))
     assert backtrack(y, 0.0, int(np.argmax(y > 3.0)), 0.5) == pytest.approx(302.5)
+
+
+def test_refine_minjerk_finds_the_start_of_a_small_slow_rise() -> None:
+    from analysis.onsets import refine_minjerk
+
+    k = np.arange(500, dtype=float)
+    tau = np.clip((k - 200.0) / 150.0, 0, 1)
+    rng = np.random.default_rng(3)
+    x = 0.4 + 4.0 * (10 * tau**3 - 15 * tau**4 + 6 * tau**5) + rng.normal(0, 0.02, len(k))
+    cross = int(np.argmax(x - 0.4 > 3.0))
+    k_on = int(backtrack(x, 0.4, cross, 0.5))
+    assert k_on > 230  # the 0.5° band onset of a 4° rise lags by 30+ samples
+    on = refine_minjerk(
+        x, 0.4, cross=cross, k_on=k_on, quiet_n=50, noise_max=0.5, lo_frac=0.05, hi_frac=0.2
+    )
+    assert on == pytest.approx(200.0, abs=4.0)
