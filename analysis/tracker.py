@@ -340,6 +340,8 @@ class RepTracker:
         lmin = float(np.nanmin(lum) - base_l) if lum is not None and len(lum) else None
         h_on = w.onset_k.get("hip") if self.has.get("hip") else None
         l_on = w.onset_k.get("lumbar") if self.has.get("lumbar") else None
+        if lpk is not None and lmin is not None and max(lpk, -lmin) < self.c.lumbar_departure_deg:
+            l_on = None  # the back stayed within the departure threshold: it has no onset
         lead = (
             float(h_on - l_on) / self.hz * 1000.0 if h_on is not None and l_on is not None else None
         )

@@ -11,6 +11,7 @@ from analysis.angles import compute_angles, layout_for
 from analysis.calibration import NeutralFinder
 from analysis.onsets import backtrack, first_crossing, onset
 from analysis.reps import RepDetector
+from analysis.results import RepResult
 from analysis.still import GridStill
 from analysis.tilt import AxisTilt
 
@@ -392,3 +393,29 @@ def test_refine_minjerk_finds_the_start_of_a_small_slow_rise() -> None:
         x, 0.4, cross=cross, k_on=k_on, quiet_n=50, noise_max=0.5, lo_frac=0.05, hi_frac=0.2
     )
     assert on == pytest.approx(200.0, abs=4.0)
+
+
+def _tracked_rep(lumbar_bump_deg: float) -> RepResult:
+    from analysis.config import PipelineConfig
+    from analysis.tracker import RepTracker
+
+    hz = 100.0
+    k = np.arange(int(12 * hz))
+    t = k / hz
+    # stand 3 s, hinge to 60° over 1.5 s, up over 1.5 s, stand
+    hip = np.interp(t, [0, 3, 4.5, 6, 12], [0, 0, 60, 0, 0])
+    lum = lumbar_bump_deg * np.interp(t, [0, 3.1, 4.5, 6, 12], [0, 0, 1, 0, 0])
+    tr = RepTracker(PipelineConfig(), has={"r": True, "hip": True, "lumbar": True, "thigh": False})
+    tr.update(0, {"r": hip, "hip": hip, "lumbar": lum})
+    tr.finish()
+    assert len(tr.results) == 1
+    return tr.results[0]
+
+
+def test_a_back_that_barely_moved_has_no_onset_and_no_lead() -> None:
+    still = _tracked_rep(2.0)
+    assert still.lumbar_onset_s is None and still.lumbar_lead_ms is None
+    assert still.lumbar_peak_deg == pytest.approx(2.0, abs=0.05)
+    moved = _tracked_rep(8.0)
+    assert moved.lumbar_lead_ms is not None
+    assert moved.lumbar_lead_ms == pytest.approx(-100.0, abs=40.0)

@@ -97,7 +97,10 @@ def _rep_rows(review: SessionReview, skip: tuple[str, ...]) -> str:
             f"<td>{r.bottom_s - r.start_s:.1f} / {r.end_s - r.bottom_s:.1f}</td>"
             f"<td class='t'>{_e(verdict(r, not_checked=skip))}</td></tr>"
         )
-    rows.append("</table><p class='note'>– = not measured with these sensors.</p>")
+    rows.append(
+        "</table><p class='note'>– = not measured with these sensors "
+        "(lead: or the back moved less than 3°).</p>"
+    )
     return "".join(rows)
 
 

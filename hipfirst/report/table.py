@@ -25,7 +25,10 @@ def rep_table(review: SessionReview) -> Table:
     t = Table(
         title=review.file,
         title_justify="left",
-        caption=f"{NOT_MEASURED} = not measured with these sensors; lead > 0 = back moved first",
+        caption=(
+            f"{NOT_MEASURED} = not measured with these sensors (lead: or the back moved under "
+            "3°); lead > 0 = back moved first"
+        ),
         caption_justify="left",
     )
     for name in ("rep", "start s", "hip ROM°", "lumbar flex°", "lumbar ext°", "lead ms"):
