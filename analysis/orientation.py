@@ -215,3 +215,36 @@ class UpEstimator:
         up = lp.T
         with np.errstate(invalid="ignore", divide="ignore"):
             return up / np.linalg.norm(up, axis=1, keepdims=True)
+
+
+def smoothed_up(
+    time_s: np.ndarray,
+    acc_g: np.ndarray,
+    gyr_dps: np.ndarray | None,
+    *,
+    rate_hz: float,
+) -> np.ndarray:
+    """Two-direction (non-causal) up vectors of a whole recording, for offline review.
+
+    The recording is run through ``UpEstimator`` forwards and backwards in time (times
+    negated and reversed, gyro negated) and the two unit vectors are averaged. An
+    unlearned gyro bias ``b`` leaves a causal estimate about ``b × tauAcc`` off (±0.5 °/s
+    × 3 s = 1.5° in the simulator), in a direction that changes with posture; running
+    backwards flips the sign of ``b`` and of that error, so the average cancels it to
+    first order, as it cancels the accelerometer filter's lag. Measured on 42 simulated
+    sessions (``bench/accuracy.py``): hip / lumbar RMSE 0.65° / 0.55° causal → 0.45° /
+    0.39° two-direction. Where one direction has no estimate yet, the other is used.
+    """
+    t = np.asarray(time_s, dtype=float)
+    acc = np.asarray(acc_g, dtype=float)
+    gyr = None if gyr_dps is None else np.asarray(gyr_dps, dtype=float)
+    has_gyro = gyr is not None
+    fwd = UpEstimator(rate_hz=rate_hz, has_gyro=has_gyro).update(t, acc, gyr)
+    back = UpEstimator(rate_hz=rate_hz, has_gyro=has_gyro).update(
+        -t[::-1], acc[::-1], None if gyr is None else -gyr[::-1]
+    )[::-1]
+    both = np.where(np.isfinite(fwd), fwd, 0.0) + np.where(np.isfinite(back), back, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = both / np.linalg.norm(both, axis=1, keepdims=True)
+    out[~(np.isfinite(fwd).all(axis=1) | np.isfinite(back).all(axis=1))] = np.nan
+    return out

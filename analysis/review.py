@@ -1,10 +1,16 @@
 """Offline review of a recorded session, with the same stage objects as the live pipeline.
 
 ``review_session`` feeds the recording through ``StreamingPipeline`` in large blocks
-(60 s of every sensor in turn). Every stage is chunk-invariant, so the result is the
-same as a live run sample by sample; the only look-back is onset backtracking into the
-samples before a departure, which the live pipeline does too. No acausal smoothing or
-second pass is applied, so review and live events agree by construction.
+(60 s of every sensor in turn); every stage is chunk-invariant. Two things use the fact
+that the whole recording is there, and both are switchable:
+
+- two passes: the first learns each sensor's flexion axis from the movement, the second
+  measures with those axes from the first sample (live gets them from practice hinges);
+- ``smooth`` (default on): the orientation stage is run over the whole recording in both
+  directions (``orientation.smoothed_up``), which cancels most of the causal estimator's
+  gyro-bias and lag error. Every later stage (grid, stillness, neutral, tilt, reps,
+  onsets, flags) is the live one. ``smooth=False`` (``hipfirst review --causal``) gives
+  exactly what a live run with the learned axes computes.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ import numpy as np
 
 from analysis.config import PipelineConfig
 from analysis.errors import InputError
+from analysis.orientation import smoothed_up
 from analysis.results import AngleSeries, SensorInfo, SessionReview
 from analysis.session import Session
 from analysis.stream import SensorSpec, StreamingPipeline
+from analysis.up import PrecomputedUp, UpSource
 
 BLOCK_S = 60.0
 
@@ -41,15 +49,24 @@ def run_pipeline(
     block_s: float = BLOCK_S,
     axes: dict[str, np.ndarray] | None = None,
     learn_s: float | None = None,
+    up_sources: dict[str, UpSource] | None = None,
 ) -> StreamingPipeline:
-    """Run the whole session through a recording ``StreamingPipeline`` and return it."""
+    """Run the whole session through a recording ``StreamingPipeline`` and return it
+    (``up_sources``: see ``StreamingPipeline``; default the causal estimator, as live)."""
     specs: dict[str, SensorSpec] = {}
     for name, st in session.sensors.items():
         if st.samples < 2:
             raise InputError(session.source, f"sensor {name!r} has {st.samples} sample(s)")
         specs[name] = SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
     try:
-        pipe = StreamingPipeline(config, sensors=specs, record=True, hold_laggards=False, axes=axes)
+        pipe = StreamingPipeline(
+            config,
+            sensors=specs,
+            record=True,
+            hold_laggards=False,
+            axes=axes,
+            up_sources=up_sources,
+        )
     except ValueError as exc:
         raise InputError(session.source, str(exc)) from exc
     used = [session.sensors[n] for n in pipe.layout.sensors]
@@ -78,6 +95,15 @@ def run_pipeline(
                 break
     pipe.finish()
     return pipe
+
+
+def smoothed_sources(session: Session) -> dict[str, UpSource]:
+    """Two-direction up vectors of every sensor, for ``run_pipeline(up_sources=...)``."""
+    out: dict[str, UpSource] = {}
+    for name, st in session.sensors.items():
+        up = smoothed_up(st.time_s, st.acc_g, st.gyr_dps, rate_hz=st.rate_hz)
+        out[name] = PrecomputedUp(st.time_s, up)
+    return out
 
 
 LEARN_S = 120.0
@@ -115,6 +141,7 @@ def review_session(
     *,
     config: PipelineConfig | None = None,
     progress: Callable[[float], None] | None = None,
+    smooth: bool = True,
 ) -> SessionReview:
     """Reps, per-rep metrics and flags, and the angle series of a recorded session.
 
@@ -125,13 +152,17 @@ def review_session(
     # Pass 1 learns each sensor's flexion axis from the movement; pass 2 measures with those
     # axes from the first sample, so the standing start and the first rep's early descent
     # are signed tilts too (see analysis/tilt.py). Live runs get axes from practice hinges.
+    # ``smooth``: the orientation stage runs over the whole recording in both directions
+    # (``orientation.smoothed_up``); every later stage is the live one. False gives exactly
+    # what a live run over the same samples computes (with the learned axes).
+    ups = smoothed_sources(session) if smooth else None
     half = None if progress is None else (lambda f: progress(0.5 * f))
-    first = run_pipeline(session, cfg, progress=half, learn_s=LEARN_S)
+    first = run_pipeline(session, cfg, progress=half, learn_s=LEARN_S, up_sources=ups)
     pipe = first
     if first.tilt.established.any():
         axes = learned_axes(first)
         rest = None if progress is None else (lambda f: progress(0.5 + 0.5 * f))
-        pipe = run_pipeline(session, cfg, progress=rest, axes=axes)
+        pipe = run_pipeline(session, cfg, progress=rest, axes=axes, up_sources=ups)
     if not pipe.neutral.found:
         raise _no_neutral(session, pipe)
     chunks = pipe.chunks
@@ -176,6 +207,7 @@ def review_session(
         missing.append("lumbar-first needs hip and lumbar angles: not evaluated")
     settings = cfg.settings()
     settings["reanchors"] = [t for t, ok in pipe.neutral.anchors[1:] if ok]
+    settings["orientation"] = "two-direction (smoothed)" if smooth else "causal (as live)"
     return SessionReview(
         file=session.source,
         sensors={

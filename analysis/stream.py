@@ -32,7 +32,7 @@ from analysis.results import LiveEvent, RepResult
 from analysis.still import GridStill
 from analysis.tilt import AxisTilt
 from analysis.tracker import RepTracker
-from analysis.up import make_up_estimator
+from analysis.up import UpSource, make_up_estimator
 
 ACC_MAX_G = 64.0
 """Larger accelerometer readings are not physical for a worn IMU (ranges end at ±16-32 g)."""
@@ -80,17 +80,21 @@ class StreamingPipeline:
         record: bool = False,
         hold_laggards: bool = True,
         axes: dict[str, np.ndarray] | None = None,
+        up_sources: dict[str, UpSource] | None = None,
     ) -> None:
         """``record`` keeps the grid angles for offline review. ``hold_laggards`` lets a
         sensor that falls more than ``max_lag_s`` behind be held at its last value so the
         others keep flowing (live); offline review turns it off, as every sample is there.
-        ``axes``: known flexion axes per sensor (see ``AxisTilt.seed``)."""
+        ``axes``: known flexion axes per sensor (see ``AxisTilt.seed``). ``up_sources``:
+        replaces the causal orientation estimator of those sensors (offline review's
+        two-direction estimate, see ``analysis.up.PrecomputedUp``)."""
         self.config = c = config or PipelineConfig()
         self.layout: AngleLayout = layout_for(list(sensors))
         self.specs = sensors
         names = self.layout.sensors
         self._index = {n: i for i, n in enumerate(names)}
         self._up = {n: make_up_estimator(sensors[n].rate_hz, sensors[n].has_gyro) for n in names}
+        self._up.update({n: src for n, src in (up_sources or {}).items() if n in self._up})
         self.still = GridStill(
             len(names),
             grid_hz=c.grid_hz,

@@ -1,7 +1,9 @@
-"""The orientation stage's interface: one causal up-vector estimator per sensor.
+"""The orientation stage's interface: one up-vector source per sensor.
 
-See :mod:`analysis.orientation` for the estimator (VQF with gyro; low-passed
-accelerometer without).
+Live and by default: a causal estimator per sensor (:mod:`analysis.orientation`, VQF with
+gyro; low-passed accelerometer without). Offline review can instead hand the pipeline up
+vectors computed beforehand over the whole recording (``PrecomputedUp``, e.g. from
+``orientation.smoothed_up``); every later stage is the same.
 """
 
 from __future__ import annotations
@@ -21,3 +23,24 @@ class UpSource(Protocol):
 
 def make_up_estimator(rate_hz: float, has_gyro: bool) -> UpSource:
     return UpEstimator(rate_hz=rate_hz, has_gyro=has_gyro)
+
+
+class PrecomputedUp:
+    """Up vectors known in advance for every sample time of one sensor.
+
+    ``update`` looks each pushed sample up by its exact time (so samples the pipeline
+    dropped do not shift the rest); a time it does not know gets NaN.
+    """
+
+    def __init__(self, time_s: np.ndarray, up: np.ndarray) -> None:
+        self._t = np.asarray(time_s, dtype=float)
+        self._up = np.asarray(up, dtype=float)
+
+    def update(
+        self, time_s: np.ndarray, acc_g: np.ndarray, gyr_dps: np.ndarray | None = None
+    ) -> np.ndarray:
+        t = np.asarray(time_s, dtype=float)
+        i = np.minimum(np.searchsorted(self._t, t), len(self._t) - 1)
+        out = self._up[i].copy()
+        out[self._t[i] != t] = np.nan
+        return out

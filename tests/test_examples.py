@@ -53,6 +53,13 @@ def test_swing_reps_and_an_arched_lockout() -> None:
     assert 9 in flagged(rv.reps, "lumbar_extension")
 
 
+def test_row_torso_drift_is_found() -> None:
+    # the config comes from the sidecar (exercise row); the truth labels the one held rep
+    rv, truth = review("row_torso_drift.csv")
+    assert len(rv.reps) == len(truth) == 1
+    assert flagged(rv.reps, "torso_drift") == flagged(truth, "torso_drift") == [1]
+
+
 def test_simulate_command_writes_session_sidecar_and_truth(tmp_path: Path) -> None:
     out = tmp_path / "s.csv"
     cmd = [sys.executable, "-m", "hipfirst.cli", "simulate", "--exercise", "rdl", "--reps", "3"]

@@ -232,7 +232,7 @@ def test_malformed_status(hex_bytes: str) -> None:
 
 def test_button_event_vector() -> None:
     # kind 0x03 event, code 0x01 button, count 0x0002, device time 0x0000000100000000 µs
-    raw = bytes.fromhex("03" "01" "0200" "0000000001000000")
+    raw = bytes.fromhex("030102000000000001000000")
     msg = decode_status(raw)
     assert isinstance(msg, DeviceEvent)
     assert (msg.event, msg.count, msg.device_time_us) == (1, 2, 1 << 32)

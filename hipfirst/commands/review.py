@@ -37,6 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--csv", type=Path, metavar="OUT", help="write the per-rep table")
     p.add_argument("--report", type=Path, metavar="OUT.html", help="write an HTML report")
     p.add_argument("--quiet", action="store_true", help="no table, no progress bar")
+    p.add_argument(
+        "--causal",
+        action="store_true",
+        help="orientation as live (forwards only) instead of smoothed over the whole recording",
+    )
     p.set_defaults(func=run)
 
 
@@ -61,6 +66,8 @@ def load_and_review(
     path: Path,
     exercise: str | None = None,
     progress: Callable[[float], None] | None = None,
+    *,
+    causal: bool = False,
 ) -> tuple[SessionReview, PipelineConfig, str]:
     """Read and review one session: (review, config used, where the exercise came from)."""
     if not path.exists():
@@ -72,7 +79,8 @@ def load_and_review(
     session = read_session_csv(path, allow_torn_tail=side.get("complete") is False)
     name, source = resolve_exercise(path, session.meta, exercise)
     cfg = PipelineConfig.for_exercise(name)
-    return review_session(session, config=cfg, progress=progress), cfg, source
+    review = review_session(session, config=cfg, progress=progress, smooth=not causal)
+    return review, cfg, source
 
 
 def _check_outputs(*outs: Path | None) -> None:
@@ -94,10 +102,13 @@ def run(args: argparse.Namespace) -> int:
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task(f"reviewing {args.file.name}", total=1.0)
             review, cfg, source = load_and_review(
-                args.file, args.exercise, lambda f: bar.update(task, completed=f)
+                args.file,
+                args.exercise,
+                lambda f: bar.update(task, completed=f),
+                causal=args.causal,
             )
     else:
-        review, cfg, source = load_and_review(args.file, args.exercise)
+        review, cfg, source = load_and_review(args.file, args.exercise, causal=args.causal)
     if args.angles_csv:
         write_angles_csv(review, args.angles_csv)
     if args.csv:

@@ -1,0 +1,61 @@
+"""Two-direction orientation for offline review: measured against known truth."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.orientation import UpEstimator, smoothed_up
+from analysis.review import review_session
+from analysis.sim import SimConfig, simulate
+from analysis.up import PrecomputedUp
+
+
+def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.degrees(np.arccos(np.clip((a * b).sum(axis=1), -1.0, 1.0)))
+
+
+def test_gyro_bias_error_cancels_in_the_two_direction_estimate() -> None:
+    # a sensor rocking ±20° about x (0.5 Hz) with a 0.5 °/s gyro bias on x:
+    # the causal estimate carries a bias × tauAcc error, the two-direction one does not
+    rate = 100.0
+    t = np.arange(0.0, 60.0, 1.0 / rate)
+    ang = np.radians(20.0) * np.sin(2 * np.pi * 0.5 * t)
+    rate_x = np.degrees(np.radians(20.0) * 2 * np.pi * 0.5 * np.cos(2 * np.pi * 0.5 * t))
+    up_true = np.column_stack([np.zeros_like(t), np.sin(ang), np.cos(ang)])
+    acc = up_true.copy()  # slow rocking: linear acceleration < 0.01 g, ignored
+    gyr = np.column_stack([rate_x + 0.5, np.zeros_like(t), np.zeros_like(t)])
+    causal = UpEstimator(rate_hz=rate, has_gyro=True).update(t, acc, gyr)
+    both = smoothed_up(t, acc, gyr, rate_hz=rate)
+    mid = (t > 10) & (t < 50)
+    err_causal = float(np.sqrt(np.mean(_angle_deg(causal, up_true)[mid] ** 2)))
+    err_both = float(np.sqrt(np.mean(_angle_deg(both, up_true)[mid] ** 2)))
+    assert err_causal > 0.3
+    assert err_both < 0.5 * err_causal  # measured 0.18° vs 0.50°
+    assert np.allclose(np.linalg.norm(both, axis=1), 1.0)
+
+
+def test_precomputed_up_is_looked_up_by_time() -> None:
+    t = np.array([0.0, 0.01, 0.02, 0.03])
+    up = np.eye(3)[[0, 1, 2, 0]].astype(float)
+    src = PrecomputedUp(t, up)
+    got = src.update(np.array([0.01, 0.03, 0.025]), np.zeros((3, 3)), None)
+    assert np.array_equal(got[:2], up[[1, 3]]) and np.isnan(got[2]).all()
+
+
+def test_smoothed_review_is_closer_to_the_true_angles() -> None:
+    sim = simulate(SimConfig(exercise="good_morning", reps=5, seed=1083))
+    t = np.asarray(sim.angles.time_s)
+    errs = {}
+    for smooth in (False, True):
+        rv = review_session(sim.session, smooth=smooth)
+        assert len(rv.reps) == 5
+        rms = []
+        for est, true in (
+            (rv.angles.hip_deg, sim.angles.hip_deg),
+            (rv.angles.lumbar_deg, sim.angles.lumbar_deg),
+        ):
+            assert est is not None
+            e = np.interp(t, rv.angles.time_s, est, left=np.nan, right=np.nan) - np.asarray(true)
+            rms.append(float(np.sqrt(np.nanmean(e**2))))
+        errs[smooth] = rms
+    assert errs[True][0] < errs[False][0] and errs[True][1] < errs[False][1], errs
