@@ -419,3 +419,13 @@ def test_a_back_that_barely_moved_has_no_onset_and_no_lead() -> None:
     moved = _tracked_rep(8.0)
     assert moved.lumbar_lead_ms is not None
     assert moved.lumbar_lead_ms == pytest.approx(-100.0, abs=40.0)
+
+
+def test_fast_median_equals_numpy_to_the_bit() -> None:
+    from analysis.onsets import median
+
+    rng = np.random.default_rng(0)
+    for n in [*range(1, 40), 501, 1000]:
+        for scale in (1e-3, 1.0, 1e3):
+            x = rng.normal(size=n) * scale
+            assert median(x) == float(np.median(x)), n
