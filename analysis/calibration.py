@@ -10,6 +10,25 @@ ORIGINAL neutral. That removes slow drift (clip creep, estimator drift) while a 
 hinge, a seated rest or a different stance can never become the new zero, and the
 accumulated correction stays bounded by ``reanchor_max_deg``.
 
+A slipped sensor (``slip_max_deg``, ``slip_confirm_s``): when exactly one sensor's mean is
+farther than ``reanchor_max_deg`` from its original neutral (but within ``slip_max_deg``)
+while every other sensor is within ``reanchor_max_deg`` of its own, the lifter stands as
+at the start and that one sensor has turned on its segment (a clip knocked in a rest).
+Once that holds for ``slip_confirm_s`` of one uninterrupted still stretch (consecutive
+windows), that sensor's neutral alone is re-set to the newest window's mean (the others
+keep theirs). Such stretches stay ``False`` in ``anchors`` (the common neutral was not
+refreshed); ``slips`` logs each re-set. Without this the slipped sensor read its slip as a
+held tilt for the rest of the session (hip or lumbar angle off by the slip) and, before
+``AxisTilt`` counted a held excursion once, 10 s of it outvoted the hinges and flipped the
+axis sign. The wait keeps a briefly held one-segment posture (a shift of weight) from
+becoming a zero, and keeps the offset visible for the first 10 s of a still rest, so the
+set-up flow (which checks the tilts ``rest_s`` = 8 s after the last rep) still names the
+slipped sensor. The original neutral stays the reference, so standing as at the start
+again (sensor re-clipped) is an ordinary accepted re-anchor. What this cannot tell from a
+slip: one segment alone held off its neutral, perfectly still, for 10 s of a rest
+(standing slouched, one knee bent); it is then that sensor's zero until the next rest in
+the starting stance.
+
 A re-anchor is blended in over ``ramp_s`` (normalised linear interpolation from the
 neutral in use to the new one), not stepped: stillness is only known with the lag of its
 low-pass, so a window can complete just as the next rep starts, and a step of a few
@@ -32,6 +51,8 @@ class NeutralFinder:
         reanchor: bool,
         reanchor_max_deg: float,
         ramp_s: float = 1.0,
+        slip_max_deg: float = 30.0,
+        slip_confirm_s: float = 10.0,
     ) -> None:
         self.n_win = max(1, round(neutral_s * grid_hz))
         self.ramp_n = max(1, round(ramp_s * grid_hz))
@@ -39,6 +60,9 @@ class NeutralFinder:
         self._ramp_pos = 0  # ramp samples done; the ramp ends at ``ramp_n``
         self.reanchor = reanchor
         self.cos_max = float(np.cos(np.radians(reanchor_max_deg)))
+        self.cos_slip = float(np.cos(np.radians(slip_max_deg)))
+        self.slip_windows = max(1, int(np.ceil(slip_confirm_s / neutral_s - 1e-9)))
+        self._slip_seen: tuple[int, int] | None = None  # (sensor, windows in a row)
         self._s = n_sensors
         self._run = 0  # consecutive all-still samples up to now
         self._hist = np.zeros((n_sensors, 0, 3))
@@ -46,6 +70,10 @@ class NeutralFinder:
         self.u0_original: np.ndarray | None = None
         self.anchors: list[tuple[float, bool]] = []
         """(time_s, accepted) for the first neutral and every later candidate."""
+        self.slips: list[tuple[float, int, float]] = []
+        """(time_s, sensor index, degrees it turned) for every slip that re-set the neutral
+        of one sensor alone (see the module doc); later re-sets that follow the same held
+        slip (less than ``reanchor_max_deg`` from the neutral in use) are not logged."""
         self._sensor_run = np.zeros(n_sensors, dtype=int)
         self.sensor_best_run = np.zeros(n_sensors, dtype=int)
         """Longest still stretch per sensor (grid samples), tracked until neutral is found."""
@@ -94,17 +122,48 @@ class NeutralFinder:
                 self.u0 = mean
                 self.anchors.append((float(time_s[h]), True))
             else:
-                ok = bool(np.all((mean * self.u0_original).sum(axis=1) >= self.cos_max))
+                cos = (mean * self.u0_original).sum(axis=1)
+                near = cos >= self.cos_max
+                ok = bool(near.all())
                 if ok:
-                    assert self.u0 is not None
-                    self._ramp_from = self._current()
-                    self._ramp_pos = 0
-                    self.u0 = mean
+                    self._slip_seen = None
+                    self._start_ramp(mean)
+                else:
+                    self._slipped(float(time_s[h]), mean, cos, near, first=run[h] == self.n_win)
                 self.anchors.append((float(time_s[h]), ok))
             seg_start = h
         self._fill(out, seg_start, m)
         self._hist = hist[:, -self.n_win :] if self.reanchor or not self.found else hist[:, :0]
         return out
+
+    def _slipped(
+        self, t: float, mean: np.ndarray, cos: np.ndarray, near: np.ndarray, *, first: bool
+    ) -> None:
+        """A refused window: count it towards a slip of the one sensor that is off, and
+        re-set that sensor's neutral once the slip has held ``slip_windows`` windows."""
+        off = np.flatnonzero(~near)
+        if self._s < 2 or len(off) != 1 or cos[off[0]] < self.cos_slip:
+            self._slip_seen = None
+            return
+        i = int(off[0])
+        seen = self._slip_seen
+        n = seen[1] + 1 if seen is not None and seen[0] == i and not first else 1
+        self._slip_seen = (i, n)
+        if n < self.slip_windows:
+            return
+        assert self.u0 is not None
+        if float(mean[i] @ self.u0[i]) < self.cos_max:  # a new slip, not the held one
+            turn = float(np.degrees(np.arccos(np.clip(mean[i] @ self.u0[i], -1.0, 1.0))))
+            self.slips.append((t, i, turn))
+        new = self.u0.copy()
+        new[i] = mean[i]
+        self._start_ramp(new)
+
+    def _start_ramp(self, new_u0: np.ndarray) -> None:
+        """Blend from the neutral in use to ``new_u0`` over the coming ``ramp_n`` samples."""
+        self._ramp_from = self._current()
+        self._ramp_pos = 0
+        self.u0 = new_u0
 
     def _current(self) -> np.ndarray:
         """The neutral in use right now (part way along a ramp, if one is running)."""

@@ -17,6 +17,7 @@ from analysis.sim.body import make_body
 from analysis.sim.config import (
     FAULTS,
     SIM_EXERCISES,
+    MountSlip,
     SimConfig,
     SimResult,
     TruthAngles,
@@ -30,6 +31,7 @@ from analysis.sim.truth import read_truth, truth_path, write_truth
 __all__ = [
     "FAULTS",
     "SIM_EXERCISES",
+    "MountSlip",
     "SimConfig",
     "SimResult",
     "TruthAngles",

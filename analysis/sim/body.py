@@ -94,11 +94,22 @@ class Body:
         pm, rm = self.site(placement, t - h_s)
         pp, rp = self.site(placement, t + h_s)
         acc_world = (pp - 2 * p0 + pm) / (h_s * h_s) / G_MS2 + np.array([0.0, 0.0, 1.0])
-        sensor = r0 * mount
+        sensor = r0 * self._mount(placement, t, mount)
         acc = sensor.inv().apply(acc_world)
         # body rate: R(t-h)^T R(t+h) = exp(2h [w]x) in the moving frame
-        w = ((rm * mount).inv() * (rp * mount)).as_rotvec() / (2 * h_s)
+        before = rm * self._mount(placement, t - h_s, mount)
+        after = rp * self._mount(placement, t + h_s, mount)
+        w = (before.inv() * after).as_rotvec() / (2 * h_s)
         return acc, np.degrees(w)
+
+    def _mount(self, placement: str, t: np.ndarray, mount: Rotation) -> Rotation:
+        """The sensor's mounting on its segment at times ``t``: ``mount`` turned by any
+        slip about the segment's flexion axis (+y, the way a positive tilt turns)."""
+        slip = self.lifter.mount_slip.get(placement)
+        if slip is None:
+            return mount
+        turn = Rotation.from_rotvec(np.radians(slip(t))[:, None] * np.array([0.0, 1.0, 0.0]))
+        return turn * mount
 
 
 def make_body(lifter: Lifter, rng: np.random.Generator, *, sway: bool) -> Body:

@@ -28,6 +28,27 @@ FAULT_ALIASES: dict[str, str] = {
 SIM_EXERCISES: tuple[str, ...] = ("hinge", "rdl", "deadlift", "swing", "row", "good_morning")
 
 
+@dataclass(frozen=True, kw_only=True)
+class MountSlip:
+    """A sensor's mounting turns on its segment during a standing rest and stays turned.
+
+    The sensor rotates by ``deg`` about the segment's flexion axis (positive = the same way
+    as a positive segment tilt, the top forward), ``after_s`` into rest ``rest`` (1 = the
+    rest after the first set), over ``dur_s`` (a bump, so the sensor is not still while it
+    turns). The body does not move: the true angles are unchanged, only the sensor's
+    mounting is. Needs ``sets`` > ``rest``.
+    """
+
+    sensor: str
+    deg: float
+    rest: int = 1
+    after_s: float = 2.0
+    dur_s: float = 0.3
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
 def fault_name(name: str) -> str:
     """Canonical fault name (``rounding`` -> ``lumbar_flexion``); ``ValueError`` if unknown."""
     key = name.strip().lower().replace("-", "_")
@@ -75,6 +96,8 @@ class SimConfig:
     row_pulls: int = 8
     sway: bool = True
     """Small out-of-plane sway and postural wobble."""
+    slips: tuple[MountSlip, ...] = ()
+    """Mounting changes mid-session (see :class:`MountSlip`)."""
 
     def rate_of(self, placement: str) -> float:
         if isinstance(self.rate_hz, dict):
@@ -106,6 +129,7 @@ class SimConfig:
             "clock_drift_ppm": self.clock_drift_ppm,
             "still_start_s": self.still_start_s,
             "row_pulls": self.row_pulls,
+            "slips": [x.to_json() for x in self.slips],
         }
 
 

@@ -72,6 +72,10 @@ class Lifter:
     reps: list[PlannedRep] = field(default_factory=list)
     duration_s: float = 0.0
     still_windows: list[tuple[float, float]] = field(default_factory=list)
+    rests: list[tuple[float, float]] = field(default_factory=list)
+    """(start, end) of each standing rest between sets."""
+    mount_slip: dict[str, Channel] = field(default_factory=dict)
+    """Per placement: the mounting's turn about the segment's flexion axis (°) over time."""
 
 
 def plan(cfg: SimConfig, rng: np.random.Generator) -> Lifter:
@@ -98,10 +102,27 @@ def plan(cfg: SimConfig, rng: np.random.Generator) -> Lifter:
                 t = _hinge_rep(body, style, cfg, rng, t, index, s, labels[r])
         if s + 1 < cfg.sets:
             body.still_windows.append((t, t + cfg.rest_s))
+            body.rests.append((t, t + cfg.rest_s))
             t += cfg.rest_s
     body.still_windows.append((t, t + cfg.still_end_s))
     body.duration_s = t + cfg.still_end_s
+    _slips(body, cfg)
     return body
+
+
+def _slips(body: Lifter, cfg: SimConfig) -> None:
+    for slip in cfg.slips:
+        if slip.sensor not in cfg.sensors:
+            raise ValueError(f"slip of {slip.sensor!r}: no such sensor in {cfg.sensors}")
+        if not 1 <= slip.rest <= len(body.rests):
+            raise ValueError(
+                f"slip in rest {slip.rest}: the session has {len(body.rests)} rest(s) (sets - 1)"
+            )
+        r0, r1 = body.rests[slip.rest - 1]
+        if slip.after_s < 0 or r0 + slip.after_s + slip.dur_s > r1:
+            raise ValueError(f"slip {slip.after_s} s into a {r1 - r0:g} s rest does not fit in it")
+        ch = body.mount_slip.setdefault(slip.sensor, Channel())
+        ch.move(t0_s=r0 + slip.after_s, dur_s=slip.dur_s, delta_deg=slip.deg)
 
 
 def _assign(faults: dict[str, int], reps: int, rng: np.random.Generator) -> list[tuple[str, ...]]:
