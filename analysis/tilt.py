@@ -99,58 +99,93 @@ class AxisTilt:
         vote = sinang > self.sin_min  # NaN compares False
         big = sinang > self.sin_est
         cw = np.where(vote[..., None], c, 0.0)
-        sv = self._sign_votes(cw, sinang, vote)
+        w = self._sign_weights(sinang, vote) if vote.any() else self._no_votes()
         # refresh points inside this chunk: after local index j where (k0 + j + 1) % every == 0
         k0 = self._k
         self._k = k0 + m
         first_end = self.every - k0 % self.every - 1
         if first_end >= m:  # fast path: one axis for the whole chunk
-            self._accumulate(cw, sv, big)
+            self._accumulate(cw, w, big)
             ax = self.axis[:, None, :]
             if self._all_trusted:
                 return np.arctan2((ax * c).sum(axis=2), cosang) * self._scale
             ax = np.broadcast_to(ax, (s, m, 3))
         else:
-            ax = self._refresh(cw, sv, big, first_end, m)
+            ax = self._refresh(cw, w, big, first_end, m)
             self._all_trusted = bool(np.isfinite(self.axis).all())
         signed = np.arctan2((ax * c).sum(axis=2), cosang)
         unsigned = np.arctan2(sinang, cosang)
         ang = np.where(np.isfinite(ax[..., 0]), signed, unsigned)
         return ang * self._scale
 
-    def _sign_votes(self, cw: np.ndarray, sinang: np.ndarray, vote: np.ndarray) -> np.ndarray:
-        """Per-sample sign votes ``(S, m, 3)`` from the voting ``c`` (``cw``, zero elsewhere):
-        ``c/|c|`` times the growth of the running peak
-        of ``|c|`` within its excursion (zero while an excursion holds or returns), so each
-        excursion's votes add up to its direction times (peak − threshold). The running peak
+    def _sign_weights(self, sinang: np.ndarray, vote: np.ndarray) -> np.ndarray:
+        """Per-sample weights ``w`` (S, m) of the sign votes ``w c``: the growth of the running
+        peak of ``|c|`` within its excursion over ``|c|`` (zero while an excursion holds or
+        returns, and where nothing votes), so each excursion's votes add up to its direction
+        ``c/|c|`` times (peak − threshold). The running peak
         restarts at every excursion: offsetting run ``r`` by ``2 r`` (``|c|`` ≤ 1) lets one
         cumulative maximum over the chunk do all runs; the run under way at the chunk's end
         carries over, so any chunking gives the same votes."""
-        prev = np.concatenate([self._in_run[:, None], vote[:, :-1]], axis=1)
-        run = np.cumsum(vote & ~prev, axis=1)  # 0 = the excursion carried in
-        off = 2.0 * run
-        val = np.where(vote, sinang + off, self.sin_min + off + 2.0)
+        if vote.size <= _SMALL:
+            return self._sign_weights_small(sinang, vote)
         start = np.where(self._in_run, self._peak, self.sin_min + 2.0)
-        peak = np.maximum.accumulate(np.concatenate([start[:, None], val], axis=1), axis=1)
-        grow = np.where(vote, np.diff(peak, axis=1), 0.0)
+        prev = np.empty_like(vote)
+        prev[:, 0] = self._in_run
+        prev[:, 1:] = vote[:, :-1]
+        off = 2.0 * np.cumsum(vote > prev, axis=1)  # run 0 = the excursion carried in
+        val = np.where(vote, sinang, self.sin_min + 2.0) + off
+        peak = np.maximum(np.maximum.accumulate(val, axis=1), start[:, None])
+        grow = np.empty_like(peak)
+        grow[:, 0] = peak[:, 0] - start
+        grow[:, 1:] = peak[:, 1:] - peak[:, :-1]
         self._in_run = vote[:, -1].copy()
         self._peak = np.where(self._in_run, peak[:, -1] - off[:, -1], self.sin_min)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            w = np.where(vote, grow / sinang, 0.0)
-        return cw * w[..., None]
+        return np.where(vote, grow / np.maximum(sinang, self.sin_min), 0.0)  # NaN stays NaN
 
-    def _accumulate(self, cw: np.ndarray, sv: np.ndarray, big: np.ndarray) -> None:
-        self.M = self.M + (cw[:, :, :, None] * cw[:, :, None, :]).sum(axis=1)
-        self.votes = self.votes + sv.sum(axis=1)
+    def _sign_weights_small(self, sinang: np.ndarray, vote: np.ndarray) -> np.ndarray:
+        """``_sign_weights`` for a few samples (live packets): plain loops beat a dozen
+        numpy calls there; the same arithmetic up to rounding."""
+        lo = self.sin_min
+        runs, peaks = self._in_run.tolist(), self._peak.tolist()
+        out = []
+        for i, (xs, vs) in enumerate(zip(sinang.tolist(), vote.tolist(), strict=True)):
+            in_run, p = runs[i], peaks[i]
+            row = [0.0] * len(xs)
+            for j, (x, v) in enumerate(zip(xs, vs, strict=True)):
+                if not v:
+                    in_run, p = False, lo
+                    continue
+                if not in_run:
+                    in_run, p = True, lo
+                if x > p:
+                    row[j] = (x - p) / x
+                    p = x
+            runs[i], peaks[i] = in_run, (p if in_run else lo)
+            out.append(row)
+        self._in_run = np.array(runs, dtype=bool)
+        self._peak = np.array(peaks)
+        return np.array(out)
+
+    def _no_votes(self) -> None:
+        """A chunk where nothing votes: every excursion has ended."""
+        self._in_run[:] = False
+        self._peak[:] = self.sin_min
+
+    def _accumulate(self, cw: np.ndarray, w: np.ndarray | None, big: np.ndarray) -> None:
+        if w is None:  # nothing voted (and nothing beyond ``axis_establish_deg`` either)
+            return
+        self.M = self.M + np.matmul(cw.transpose(0, 2, 1), cw)  # Σ c cᵀ
+        self.votes = self.votes + np.matmul(w[:, None, :], cw)[:, 0]  # Σ w c
         self.n_big = self.n_big + big.sum(axis=1)
 
     def _refresh(
-        self, cw: np.ndarray, sv: np.ndarray, big: np.ndarray, first_end: int, m: int
+        self, cw: np.ndarray, w: np.ndarray | None, big: np.ndarray, first_end: int, m: int
     ) -> np.ndarray:
         """Axis per sample for a chunk with refresh points; updates the state."""
         ends = np.arange(first_end, m, self.every)
         outer = cw[:, :, :, None] * cw[:, :, None, :]
         cum_m = self.M[:, None] + np.cumsum(outer, axis=1)[:, ends]
+        sv = cw * w[..., None] if w is not None else np.zeros_like(cw)
         cum_v = self.votes[:, None] + np.cumsum(sv, axis=1)[:, ends]
         cum_b = self.n_big[:, None] + np.cumsum(big, axis=1)[:, ends]
         _, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
@@ -165,9 +200,12 @@ class AxisTilt:
         self.M, self.votes, self.n_big = cum_m[:, -1], cum_v[:, -1], cum_b[:, -1]
         self.axis = a[:, -1]
         if last + 1 < m:
-            self._accumulate(cw[:, last + 1 :], sv[:, last + 1 :], big[:, last + 1 :])
+            rest_w = None if w is None else w[:, last + 1 :]
+            self._accumulate(cw[:, last + 1 :], rest_w, big[:, last + 1 :])
         return axes[:, seg]
 
 
+_SMALL = 96
+"""Chunks of at most this many sensor-samples take the loop in ``_sign_weights_small``."""
 _Y = np.array([1, 2, 0])
 _Z = np.array([2, 0, 1])

@@ -152,12 +152,16 @@ def test_sign_votes_are_chunk_invariant() -> None:
 
     whole_st = stage()
     whole = whole_st.update(up, u0)
-    st = stage()
     n = up.shape[1]
-    cuts = np.sort(rng.choice(np.arange(1, n), 40, replace=False))
-    parts = [st.update(up[:, a:b], u0[:, a:b]) for a, b in zip([0, *cuts], [*cuts, n], strict=True)]
-    assert np.max(np.abs(np.concatenate(parts, axis=1) - whole)) < 1e-9
-    np.testing.assert_allclose(st.votes, whole_st.votes, atol=1e-12)
+    # live packets (1-5 samples, the loop) and review blocks (numpy), mixed
+    for sizes in ([1, 2, 3, 5], [1, 7, 60, 300]):
+        st = stage()
+        cuts = np.cumsum(rng.choice(sizes, n))
+        cuts = cuts[cuts < n]
+        edges = zip([0, *cuts], [*cuts, n], strict=True)
+        parts = [st.update(up[:, a:b], u0[:, a:b]) for a, b in edges]
+        assert np.max(np.abs(np.concatenate(parts, axis=1) - whole)) < 1e-9, sizes
+        np.testing.assert_allclose(st.votes, whole_st.votes, atol=1e-9)
 
 
 def _three(offsets_deg: tuple[float, float, float], n: int) -> np.ndarray:
