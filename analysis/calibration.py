@@ -15,9 +15,12 @@ farther than ``reanchor_max_deg`` from its original neutral (but within ``slip_m
 while every other sensor is within ``reanchor_max_deg`` of its own, the lifter stands as
 at the start and that one sensor has turned on its segment (a clip knocked in a rest).
 Once that holds for ``slip_confirm_s`` of one uninterrupted still stretch (consecutive
-windows), that sensor's neutral alone is re-set to the newest window's mean (the others
-keep theirs). Such stretches stay ``False`` in ``anchors`` (the common neutral was not
-refreshed); ``slips`` logs each re-set. Without this the slipped sensor read its slip as a
+windows), every neutral is re-set to the newest window's mean: the slipped sensor's to
+its new mounting, the others' as an ordinary re-anchor (they are within
+``reanchor_max_deg``; without it they lost all drift correction after a slip, measured:
+hip error 1.5° instead of 0.5° after a lumbar slip). Such stretches stay ``False`` in
+``anchors`` (the stance check failed, and the set-up flow names the slipped sensor from
+the tilts); ``slips`` logs each slip. Without this the slipped sensor read its slip as a
 held tilt for the rest of the session (hip or lumbar angle off by the slip) and, before
 ``AxisTilt`` counted a held excursion once, 10 s of it outvoted the hinges and flipped the
 axis sign. The wait keeps a briefly held one-segment posture (a shift of weight) from
@@ -71,9 +74,9 @@ class NeutralFinder:
         self.anchors: list[tuple[float, bool]] = []
         """(time_s, accepted) for the first neutral and every later candidate."""
         self.slips: list[tuple[float, int, float]] = []
-        """(time_s, sensor index, degrees it turned) for every slip that re-set the neutral
-        of one sensor alone (see the module doc); later re-sets that follow the same held
-        slip (less than ``reanchor_max_deg`` from the neutral in use) are not logged."""
+        """(time_s, sensor index, degrees it turned) for every confirmed slip of one sensor
+        (see the module doc); later re-sets that follow the same held slip (less than
+        ``reanchor_max_deg`` from the neutral in use) are not logged."""
         self._sensor_run = np.zeros(n_sensors, dtype=int)
         self.sensor_best_run = np.zeros(n_sensors, dtype=int)
         """Longest still stretch per sensor (grid samples), tracked until neutral is found."""
@@ -140,7 +143,7 @@ class NeutralFinder:
         self, t: float, mean: np.ndarray, cos: np.ndarray, near: np.ndarray, *, first: bool
     ) -> None:
         """A refused window: count it towards a slip of the one sensor that is off, and
-        re-set that sensor's neutral once the slip has held ``slip_windows`` windows."""
+        re-set the neutrals once the slip has held ``slip_windows`` windows."""
         off = np.flatnonzero(~near)
         if self._s < 2 or len(off) != 1 or cos[off[0]] < self.cos_slip:
             self._slip_seen = None
@@ -155,9 +158,7 @@ class NeutralFinder:
         if float(mean[i] @ self.u0[i]) < self.cos_max:  # a new slip, not the held one
             turn = float(np.degrees(np.arccos(np.clip(mean[i] @ self.u0[i], -1.0, 1.0))))
             self.slips.append((t, i, turn))
-        new = self.u0.copy()
-        new[i] = mean[i]
-        self._start_ramp(new)
+        self._start_ramp(mean)
 
     def _start_ramp(self, new_u0: np.ndarray) -> None:
         """Blend from the neutral in use to ``new_u0`` over the coming ``ramp_n`` samples."""
