@@ -174,17 +174,28 @@ class RepTracker:
             self._scan_rep(self.rep, a, b, out)
             if self.rep.peak_k < 0:  # still descending: keep watching
                 self._scan_watch(self.rep.watch, a, b, out)
-        elif self.watch is not None:
-            self._scan_watch(self.watch, a, b, out)
-            w = self.watch
-            if w.frozen_k >= 0 and b - w.frozen_k > self.lookback_n:
-                self.watch = _Watch(start_k=b)  # a departure that never became a rep
+        else:
+            # A departure that has not become a rep within ``onset_lookback_s`` is given up
+            # and a fresh watch starts at exactly that grid index, whatever the chunking (a
+            # reset at the chunk's end made a whole-session review keep a stale reference
+            # posture, e.g. from a sensor knocked during a rest, into the next rep).
+            while self.watch is not None:
+                w = self.watch
+                self._scan_watch(w, a, b, out, expire=True)
+                if w.frozen_k < 0 or w.frozen_k + self.lookback_n + 1 > b:
+                    break
+                a = w.frozen_k + self.lookback_n + 1
+                self.watch = _Watch(start_k=a)
 
     # --- watch: reference posture, departures, onsets, lumbar-first ----
     def _names(self) -> list[str]:
         return [n for n in ("r", "hip", "lumbar") if self.has.get(n)]
 
-    def _scan_watch(self, w: _Watch, a: int, b: int, out: list[LiveEvent]) -> None:
+    def _scan_watch(
+        self, w: _Watch, a: int, b: int, out: list[LiveEvent], *, expire: bool = False
+    ) -> None:
+        """``expire``: outside a rep, a frozen watch ends ``onset_lookback_s`` after its
+        departure; nothing past that is scanned with it."""
         a = max(a, w.start_k)
         if b <= a:
             return
@@ -208,6 +219,8 @@ class RepTracker:
             w.rmin, w.rmin_k = float(run[i]), int(mink[i])
             w.frozen_k = a + i
             w.ref = {n: self.hist.at(n, w.rmin_k) for n in SIGNALS}
+        if expire:
+            b = min(b, w.frozen_k + self.lookback_n + 1)
         a2 = max(a, w.rmin_k)
         for n in names:
             if n in w.cross:

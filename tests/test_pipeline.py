@@ -250,3 +250,25 @@ def test_review_does_not_depend_on_its_block_size() -> None:
         assert x.flags == y.flags
         for f in ("start_s", "bottom_s", "end_s", "lumbar_onset_s", "lumbar_min_deg"):
             assert getattr(x, f) == pytest.approx(getattr(y, f), abs=1e-9)
+
+
+def test_a_departure_that_never_becomes_a_rep_is_dropped_whatever_the_block_size() -> None:
+    # a lumbar sensor knocked 4° in the rest is a departure with no rep; the watch that saw
+    # it must give up at the same grid index in 60 s review blocks as in 0.5 s blocks
+    from analysis.review import run_pipeline
+    from analysis.sim import SimConfig, simulate
+    from analysis.sim.config import MountSlip
+
+    slip = MountSlip(sensor="lumbar", deg=4.0)
+    sim = simulate(SimConfig(exercise="hinge", reps=5, sets=2, seed=1, slips=(slip,)))
+    big = run_pipeline(sim.session, PipelineConfig(), block_s=60.0).reps
+    small = run_pipeline(sim.session, PipelineConfig(), block_s=0.5).reps
+    assert len(big) == len(small) == len(sim.reps) == 10
+    for a, b in zip(big, small, strict=True):
+        assert a.flags == b.flags
+        for f in ("start_s", "bottom_s", "end_s", "hip_rom_deg", "lumbar_peak_deg"):
+            assert getattr(a, f) == pytest.approx(getattr(b, f), abs=1e-9), (a.index, f)
+        assert (a.lumbar_lead_ms is None) == (b.lumbar_lead_ms is None)
+        assert (a.lumbar_lead_ms or 0.0) == pytest.approx(b.lumbar_lead_ms or 0.0, abs=1e-6)
+    # and the first rep after the rest is measured from the standing posture (truth 72°)
+    assert big[5].hip_rom_deg == pytest.approx(sim.reps[5].hip_rom_deg, abs=2.0)
