@@ -195,6 +195,11 @@ def review_session(
         missing.append(
             f"standing-still neutral found only at {t_neutral:.1f} s; nothing before it is measured"
         )
+    for t_slip, i, deg in pipe.neutral.slips:
+        missing.append(
+            f"sensor {layout.sensors[i]!r} turned {deg:.0f}° on its segment during a rest "
+            f"(a knocked clip?); its zero was re-set at {t_slip:.1f} s"
+        )
     for n, k in pipe.rejected.items():
         if k:
             missing.append(

@@ -247,6 +247,8 @@ def test_review_after_a_thigh_slip_matches_the_truth(deg: float) -> None:
         want = float(_truth_at(res, np.array([b]), "thigh_deg")[0])
         assert want < -5.0 and got == pytest.approx(want, abs=1.5), b
     assert len(rv.reps) == len(res.reps)
+    # and the review says so
+    assert any(m.startswith("sensor 'thigh' turned 1") and "re-set at" in m for m in rv.missing)
 
 
 @pytest.mark.parametrize("deg", [12.0, -12.0])
