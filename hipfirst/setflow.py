@@ -8,8 +8,8 @@ the dashboard's prompt line). States (``flow.state``):
 
 ``stand``     "Stand tall and still"; after ``stand_wait_s`` without a neutral it names the
               sensor that is not still (or says everyone is moving).
-``practice``  neutral captured (1 g / frozen check on the raw samples if ``on_samples`` is
-              fed), then ``practice_reps`` slow hinges; at their end the placement checks
+``practice``  neutral captured (1 g / frozen check on the raw samples, which the live
+              session hands to ``on_samples``), then ``practice_reps`` slow hinges; at their end the placement checks
               run and the sensor that looks wrong is named.
 ``go``        the set. After ``rest_s`` without a rep:
 ``rest``      "Rest: stand tall and still"; the pipeline re-anchors the neutral on a still

@@ -15,7 +15,7 @@ from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.hold import HoldCoach
-from hipfirst.live.demo import DemoOptions, run_demo
+from hipfirst.live.demo import SENSOR_FAULTS, DemoOptions, parse_sensor_faults, run_demo
 from hipfirst.live.session import LiveHooks
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard
@@ -40,6 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--exercise", choices=EXERCISES, default="rdl")
     p.add_argument("--reps", type=int, default=6)
     p.add_argument("--faults", default="lumbar_first:2", help="e.g. lumbar_first:2,rounding:1")
+    p.add_argument(
+        "--sensor-fault",
+        default="",
+        metavar="P:FAULT,...",
+        help=f"broken virtual sensors to show the set-up checks: {', '.join(SENSOR_FAULTS)} "
+        "(e.g. thigh:scale=0.5)",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--speed", type=float, default=1.0, help="times real time (1)")
     p.add_argument("--out-dir", type=Path, default=Path("recordings"))
@@ -64,6 +71,14 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--reps must be at least 1")
     if not 0.1 <= args.speed <= 50:
         raise UserError("--speed must be between 0.1 and 50")
+    try:
+        sensor_faults = parse_sensor_faults(args.sensor_fault)
+    except ValueError as exc:
+        raise UserError(f"--sensor-fault: {exc}") from exc
+    unknown = set(sensor_faults) - {"lumbar", "sacrum", "thigh"}
+    if unknown:
+        raise UserError(f"--sensor-fault: no {sorted(unknown)[0]!r} sensor in the demo "
+                        "(lumbar, sacrum, thigh)")  # fmt: skip
     opts = DemoOptions(
         exercise=args.exercise,
         reps=args.reps,
@@ -72,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
         speed=args.speed,
         out_dir=None if args.no_record else args.out_dir,
         out_file=None if args.no_record else args.output,
+        sensor_faults=sensor_faults,
     )
     return asyncio.run(_demo(opts, args))
 

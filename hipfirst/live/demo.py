@@ -10,12 +10,16 @@ the live session runs the streaming pipeline, raises alerts and records the set 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from analysis.config import PipelineConfig
+from analysis.session import SensorStream, Session
 from analysis.sim import SimConfig, SimResult, simulate
 from firmware_bridge.manager import HipfirstDriver, LinkSettings, SensorManager, Target
 from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
@@ -40,6 +44,57 @@ class DemoOptions:
     out_dir: Path | None = Path("recordings")
     """Where the recording goes (``None``: do not record)."""
     out_file: Path | None = None
+    sensor_faults: dict[str, str] = field(default_factory=dict)
+    """Per placement, a broken sensor to show the set-up checks (see ``SENSOR_FAULTS``)."""
+
+
+SENSOR_FAULTS = ("scale=G", "frozen")
+"""``scale=0.5``: the accelerometer reads 0.5 × the truth (0.5 g standing still);
+``frozen``: the sensor repeats its first reading for the whole set (a stuck IMU)."""
+
+
+def parse_sensor_faults(text: str) -> dict[str, str]:
+    """``"thigh:scale=0.5,lumbar:frozen"`` -> ``{"thigh": "scale=0.5", "lumbar": "frozen"}``;
+    ``ValueError`` naming the part that is wrong."""
+    out: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        placement, _, kind = part.partition(":")
+        placement, kind = placement.strip(), kind.strip()
+        if not placement or not kind:
+            raise ValueError(f"{part!r}: expected PLACEMENT:FAULT, e.g. thigh:scale=0.5")
+        _fault_stream(SensorStream(placement, np.zeros(2), np.ones((2, 3))), kind)  # validate
+        out[placement] = kind
+    return out
+
+
+def _fault_stream(st: SensorStream, kind: str) -> SensorStream:
+    if kind == "frozen":
+        n = st.samples
+        gyr = None if st.gyr_dps is None else np.repeat(st.gyr_dps[:1], n, axis=0)
+        return SensorStream(st.name, st.time_s, np.repeat(st.acc_g[:1], n, axis=0), gyr)
+    name, _, value = kind.partition("=")
+    if name == "scale":
+        try:
+            scale = float(value)
+        except ValueError:
+            scale = float("nan")
+        if not 0.0 < scale <= 4.0:
+            raise ValueError(f"{kind!r}: the scale must be a number in (0, 4]")
+        return SensorStream(st.name, st.time_s, scale * st.acc_g, st.gyr_dps)
+    raise ValueError(f"unknown sensor fault {kind!r}; known: {', '.join(SENSOR_FAULTS)}")
+
+
+def with_sensor_faults(sim: SimResult, faults: dict[str, str]) -> SimResult:
+    """The simulated session as broken sensors would send it (the truth is unchanged)."""
+    if not faults:
+        return sim
+    streams = dict(sim.session.sensors)
+    for placement, kind in faults.items():
+        if placement not in streams:
+            raise ValueError(f"sensor fault on {placement!r}: no such sensor in the demo")
+        streams[placement] = _fault_stream(streams[placement], kind)
+    session = Session(streams, source=sim.session.source, meta=dict(sim.session.meta))
+    return dataclasses.replace(sim, session=session)
 
 
 @dataclass
@@ -51,7 +106,7 @@ class DemoResult:
 
 
 def demo_sim(opts: DemoOptions) -> SimResult:
-    return simulate(
+    sim = simulate(
         SimConfig(
             exercise=opts.exercise,
             reps=opts.reps,
@@ -64,6 +119,7 @@ def demo_sim(opts: DemoOptions) -> SimResult:
             still_start_s=4.0,
         )
     )
+    return with_sensor_faults(sim, opts.sensor_faults)
 
 
 async def run_demo(
@@ -74,10 +130,13 @@ async def run_demo(
     config: PipelineConfig | None = None,
     placements: Sequence[str] = ("lumbar", "sacrum", "thigh"),
     stop: asyncio.Event | None = None,
+    sim: SimResult | None = None,
+    on_session: Callable[[LiveSession], None] | None = None,
 ) -> DemoResult:
     """Run the set to its end (or until ``stop`` is set, e.g. on Ctrl-C); the recording is
-    closed either way."""
-    sim = demo_sim(opts)
+    closed either way. ``sim``: a simulated session to stream instead of the one
+    ``opts`` describes; ``on_session`` is called with the live session before it runs."""
+    sim = sim or demo_sim(opts)
     config = config or PipelineConfig.for_exercise(opts.exercise)
     path = opts.out_file or (
         None if opts.out_dir is None else recording_path(opts.exercise, directory=opts.out_dir)
@@ -117,13 +176,22 @@ async def run_demo(
                     exercise=opts.exercise,
                     placements=list(placements),
                     simulated=True,
-                    extra={"demo": sim.config.to_json()},
+                    extra={
+                        "demo": sim.config.to_json(),
+                        **(
+                            {"sensor_faults": dict(opts.sensor_faults)}
+                            if opts.sensor_faults
+                            else {}
+                        ),
+                    },
                 ),
             )
         all_hooks = [*hooks, *(make_hooks(manager) if make_hooks else ())]
         session = LiveSession(
             manager, config=config, recorder=recorder, hooks=all_hooks, rate_hz=opts.rate_hz
         )
+        if on_session is not None:
+            on_session(session)
         stop = stop or asyncio.Event()
 
         async def stop_when_done() -> None:

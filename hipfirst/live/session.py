@@ -51,6 +51,11 @@ class LiveHooks:
     def on_angles(self, latest: LatestAngles) -> None:
         """The newest angles after each batch of samples (keep it cheap)."""
 
+    def on_samples(self, block: SampleBlock) -> None:
+        """Every decoded batch of raw samples of one sensor (``block.sensor``, ``time_s``
+        on the session clock, ``acc_g``, ``gyr_dps`` or None), before the pipeline sees
+        it. Called for every notification: keep it cheap."""
+
 
 @dataclass
 class LiveSummary:
@@ -131,6 +136,7 @@ class LiveSession:
                     self.summary.samples[item.sensor] += len(item.time_s)
                     if self.recorder is not None:
                         self.recorder.add_samples(item)
+                    self._call("on_samples", item)
                     events = self.pipeline.push(item.sensor, item.time_s, item.acc_g, item.gyr_dps)
                     if self.pipeline.latest is not None:
                         self._call("on_angles", self.pipeline.latest)
