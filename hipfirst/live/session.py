@@ -6,20 +6,32 @@ stop=event)`` consumes the manager until ``stop`` is set (Ctrl-C in the CLI) or
 Hooks are called in the loop and must be quick (queue work elsewhere); a hook that raises
 is logged and skipped, never stops the set. ``session.subscribe()`` gives an
 ``asyncio.Queue`` of the same events for consumers that prefer to await.
+
+``session.recalibrate(relearn=[...])`` re-finds the neutral mid-session (a sensor was
+re-clipped) without touching the BLE links or the recording: from the next sample on a
+fresh pipeline searches a new standing-still neutral, then keeps the flexion axes of the
+sensors that were not re-clipped (:mod:`hipfirst.live.recalibrate`). Rep numbers carry
+on. The recording's sidecar gets a ``calibration`` entry for the request
+(``kind: "recalibrate"``) and one per neutral found (``kind: "neutral"``, its still window).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
+
+import numpy as np
 
 from analysis.config import PipelineConfig
 from analysis.results import LiveEvent
 from analysis.stream import LatestAngles, SensorSpec, StreamingPipeline
 from firmware_bridge.manager import GapEvent, LinkEvent, SampleBlock, SensorManager, SensorStatus
+from hipfirst.live.recalibrate import KEEP_AXIS_MAX_DEG, Recalibration, carried_axes
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +68,10 @@ class LiveHooks:
         on the session clock, ``acc_g``, ``gyr_dps`` or None), before the pipeline sees
         it. Called for every notification: keep it cheap."""
 
+    def on_recalibrate(self, rec: Recalibration) -> None:
+        """A recalibration started: ``session.pipeline`` is now a fresh pipeline searching
+        the new neutral (``rec.done`` once found)."""
+
 
 @dataclass
 class LiveSummary:
@@ -64,6 +80,7 @@ class LiveSummary:
     samples: dict[str, int] = field(default_factory=dict)
     latencies_s: list[float] = field(default_factory=list)
     """Per alert: session-clock time from the newest notification's arrival to the alert."""
+    recalibrations: list[Recalibration] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[LiveEvent]:
@@ -81,6 +98,7 @@ class LiveSession:
         rate_hz: float = 200.0,
         has_gyro: bool = True,
         status_interval_s: float = 0.5,
+        keep_axis_max_deg: float = KEEP_AXIS_MAX_DEG,
     ) -> None:
         self.manager = manager
         self.config = config or PipelineConfig()
@@ -95,6 +113,36 @@ class LiveSession:
         self.summary = LiveSummary(samples={p: 0 for p in manager.links})
         self._subscribers: list[asyncio.Queue[LiveEvent | GapEvent | LinkEvent]] = []
         self._status_interval_s = status_interval_s
+        self.keep_axis_max_deg = keep_axis_max_deg
+        self._pending: Recalibration | None = None  # requested, pipeline not swapped yet
+        self._searching: Recalibration | None = None  # swapped, new neutral not found yet
+        self._neutral_logged = False
+        self._rep_base = 0  # reps the pipelines before the current one completed
+        self._max_rep = 0  # highest rep number completed so far
+
+    def recalibrate(self, *, relearn: Iterable[str] = (), reason: str = "") -> Recalibration:
+        """Re-find the neutral from the next sample on (stand tall and still for
+        ``neutral_s``); ``relearn``: sensors whose flexion axis must be learned again (the
+        re-clipped ones; others keep theirs unless their neutral moved, see
+        :mod:`hipfirst.live.recalibrate`). Safe to call from a hook."""
+        pipe = self.pipeline
+        if self._searching is not None:  # the last one never found its neutral: use its start
+            old_u0, old_axes = self._searching.old_u0, self._searching.old_axes
+        else:
+            u0 = pipe.neutral.u0
+            old_u0 = None if u0 is None else np.array(u0, dtype=float)
+            old_axes = np.array(pipe.tilt.axis, dtype=float)
+        relearn = frozenset(relearn) | (self._pending.relearn if self._pending else frozenset())
+        rec = Recalibration(
+            requested_s=self.manager.now_s(),
+            sensors=list(pipe.layout.sensors),
+            old_u0=old_u0,
+            old_axes=old_axes,
+            relearn=relearn,
+            reason=reason,
+        )
+        self._pending = rec
+        return rec
 
     def subscribe(self) -> asyncio.Queue[LiveEvent | GapEvent | LinkEvent]:
         q: asyncio.Queue[LiveEvent | GapEvent | LinkEvent] = asyncio.Queue()
@@ -112,8 +160,50 @@ class LiveSession:
         for q in self._subscribers:
             q.put_nowait(item)
 
+    def _apply_recalibration(self, rec: Recalibration, from_s: float) -> None:
+        """Swap in a fresh pipeline (the old one's settling rep is closed first); its first
+        sample is at ``from_s``."""
+        self._pending = None
+        rec.from_s = from_s
+        self._pipeline_events(self.pipeline.finish(), None)
+        self._rep_base = self._max_rep
+        self.pipeline = StreamingPipeline(self.config, sensors=dict(self.pipeline.specs))
+        self._searching = rec
+        self._neutral_logged = False
+        self.summary.recalibrations.append(rec)
+        add = getattr(self.recorder, "add_calibration", None)
+        if callable(add):
+            add(start_s=from_s, end_s=from_s, kind="recalibrate")
+        for hook in self.hooks:
+            attach = getattr(hook, "attach", None)
+            if callable(attach):
+                attach(self)
+        self._call("on_recalibrate", rec)
+
+    def _neutral_found(self) -> None:
+        """The current pipeline found its (first) neutral: record its window; after a
+        recalibration, carry the learned axes over."""
+        self._neutral_logged = True
+        pipe = self.pipeline
+        t_end = pipe.neutral.anchors[0][0]
+        add = getattr(self.recorder, "add_calibration", None)
+        if callable(add):
+            add(start_s=t_end - self.config.neutral_s, end_s=t_end, kind="neutral")
+        rec, self._searching = self._searching, None
+        if rec is None or pipe.neutral.u0 is None:
+            return
+        axes = carried_axes(rec, pipe.neutral.u0, keep_axis_max_deg=self.keep_axis_max_deg)
+        if np.isfinite(axes).any():
+            pipe.tilt.seed(axes)
+        rec.neutral_s = t_end
+        log.info("recalibrated: %s", rec.to_json())
+
     def _pipeline_events(self, events: list[LiveEvent], arrival_s: float | None) -> None:
         for ev in events:
+            if self._rep_base:
+                ev = _renumbered(ev, self._rep_base)
+            if ev.kind == "rep_end":  # a rep cut short by a recalibration is not counted
+                self._max_rep = max(self._max_rep, ev.rep_index)
             self.summary.events.append(ev)
             if ev.kind == "alert":
                 if arrival_s is not None:
@@ -137,7 +227,11 @@ class LiveSession:
                     if self.recorder is not None:
                         self.recorder.add_samples(item)
                     self._call("on_samples", item)
+                    if self._pending is not None:
+                        self._apply_recalibration(self._pending, float(item.time_s[0]))
                     events = self.pipeline.push(item.sensor, item.time_s, item.acc_g, item.gyr_dps)
+                    if not self._neutral_logged and self.pipeline.neutral.found:
+                        self._neutral_found()
                     if self.pipeline.latest is not None:
                         self._call("on_angles", self.pipeline.latest)
                     self._pipeline_events(events, item.arrival_s)
@@ -176,3 +270,9 @@ class LiveSession:
         while True:
             await asyncio.sleep(self._status_interval_s)
             self._call("on_status", self.manager.status)
+
+
+def _renumbered(ev: LiveEvent, base: int) -> LiveEvent:
+    """A later pipeline's event with rep numbers continuing the earlier pipelines'."""
+    rep = None if ev.rep is None else dataclasses.replace(ev.rep, index=ev.rep.index + base)
+    return dataclasses.replace(ev, rep_index=ev.rep_index + base, rep=rep)
