@@ -302,6 +302,35 @@ def evaluate(
         tally.before_bottom.append(bool(mine) and mine[0][0] < bottom)
 
 
+def broad_frames(max_samples: int, radio_s: float) -> None:
+    """Polar frame sizes on real IMU data: each BROAD trial (one IMU, 285.7 Hz; optical
+    truth unused) resampled to the Verity Sense rates as the twin resamples its source."""
+    from broad import DATA, load_trial  # bench/ is on sys.path when run as a script
+
+    paths = sorted(DATA.glob("*.csv.gz"))
+    if not paths:
+        print("BROAD data not found: Polar frame sizes on real IMU data skipped")
+        return
+    trials = [load_trial(p) for p in paths]
+    print(f"Polar frames on real IMU data ({len(trials)} BROAD trials, resampled):")
+    for rate in (52.0, 104.0, 208.0, 416.0):
+        sizes: list[float] = []
+        wait: list[np.ndarray] = []
+        for tr in trials:
+            d = np.arange(tr.time_s[0], tr.time_s[-1], 1.0 / rate)
+            acc = np.column_stack([np.interp(d, tr.time_s, tr.acc_g[:, c]) for c in range(3)])
+            gyr = np.column_stack([np.interp(d, tr.time_s, tr.gyr_dps[:, c]) for c in range(3)])
+            ps = polar_packets(Src(tr.name, d, d, acc, gyr), max_samples=max_samples)
+            sizes.append(len(d) / sum(p.notifications for p in ps))
+            wait += [(p.sent_s + radio_s - p.time_s) * 1000.0 for p in ps]
+        w = np.concatenate(wait)
+        print(
+            f"  {rate:3.0f} Hz: samples per ACC frame {np.mean(sizes):.0f} (trials "
+            f"{min(sizes):.0f}-{max(sizes):.0f}), sample -> arrival p50/p95 "
+            f"{pct(list(w), 50):.0f}/{pct(list(w), 95):.0f} ms"
+        )
+
+
 def frac(flags: list[bool]) -> str:
     return f"{sum(flags)}/{len(flags)}" if flags else "n/a"
 
@@ -313,6 +342,7 @@ def main() -> None:
     ap.add_argument(
         "--polar-max-samples", type=int, default=256, help="cap Polar frames at this many samples"
     )
+    ap.add_argument("--no-broad", action="store_true", help="skip Polar frames on BROAD")
     ap.add_argument("--only", default="", help="run combinations whose name contains this")
     args = ap.parse_args()
     t0 = time.perf_counter()
@@ -355,6 +385,8 @@ def main() -> None:
             f"{pct(lat, 50):.0f}/{pct(lat, 95):.0f} (n={len(lat)})",
             frac(tally.before_bottom), frac(tally.live_false),
         )), flush=True)  # fmt: skip
+    if not args.no_broad:
+        broad_frames(args.polar_max_samples, radio_s)
     print(f"({time.perf_counter() - t0:.0f} s)")
 
 
