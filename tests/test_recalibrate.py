@@ -1,5 +1,5 @@
 """``LiveSession.recalibrate()``: a sensor is re-clipped in a rest (its mounting turns by
-40-50°), the session re-finds the neutral without restarting the BLE links or the
+50-60°), the session re-finds the neutral without restarting the BLE links or the
 recording, and the angles of the next set are back near the simulator's truth; the
 set-up flow starts it when it has named a slipped sensor and that sensor is handled."""
 
@@ -21,6 +21,7 @@ from firmware_bridge.manager import LinkEvent, SampleBlock
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.demo import DemoOptions, run_demo
 from hipfirst.recording import read_sidecar
+from hipfirst.setflow import FIX, GO, NEUTRAL, RECALIBRATING, REST, SetFlow
 
 RATE_HZ = 100.0
 
@@ -226,3 +227,44 @@ async def test_recalibrate_after_a_reclip_brings_the_angles_back_to_truth(tmp_pa
     assert cal[1][1] == pytest.approx(rec.from_s, abs=1e-3)
     assert cal[2][2] == pytest.approx(rec.neutral_s, abs=1e-3)
     assert cal[2][2] - cal[2][1] == pytest.approx(2.0)
+
+
+async def test_set_flow_recalibrates_once_the_slipped_sensor_is_reclipped() -> None:
+    """The thigh clip is knocked 15° in the rest (beyond the 5° re-anchoring bound); the
+    flow names it, the lifter re-clips it (turned by 60° about a tilted axis, in half a
+    second: more than the pipeline's own slip re-set absorbs) and stands still: the
+    session re-calibrates and set 2 reads the truth."""
+    knock = MountSlip(sensor="thigh", deg=15.0, rest=1, after_s=2.0, dur_s=0.3)
+    sim0 = sim_two_sets(4105, rest_s=30.0, slips=(knock,))
+    set1 = [r for r in sim0.reps if r.set_index == 0]
+    t_clip = set1[-1].end_s + 18.0
+    sim = reclip(sim0, "thigh", t0_s=t_clip, dur_s=0.5, rotvec_deg=np.array([-30.0, 45.0, 25.0]))
+    said: list[tuple[float, str]] = []
+    angles = Angles()
+
+    def say(text: str) -> None:
+        said.append((angles.rows[-1][0] if angles.rows else 0.0, text))
+
+    flow = SetFlow(say=say)
+    opts = DemoOptions(exercise="rdl", rate_hz=RATE_HZ, speed=10.0, out_dir=None)
+    res = await run_demo(opts, sim=sim, hooks=[angles, flow])
+    rows = angles.on_sim_clock(sim)
+    texts = [m for _, m in said]
+    i = texts.index(REST)
+    assert (
+        texts[i + 1].startswith("The thigh sensor reads ")
+        and "slipped? Re-clip it." in texts[i + 1]
+    )
+    assert texts[i + 2 :] == [FIX, RECALIBRATING, NEUTRAL, f"Set 2. {GO}"]
+    (rec,) = res.summary.recalibrations
+    assert rec.relearn == {"thigh"} and rec.kept == ["lumbar", "sacrum"]
+    # the handling started the recalibration: within the re-clip's half second
+    assert rec.from_s is not None
+    to_sim_clock = rows[0][0] - angles.rows[0][0]
+    assert t_clip <= rec.from_s + to_sim_clock <= t_clip + 0.5
+    assert flow.state == "go" and flow.set_index == 2
+    errs = set_errors(sim, rows, set_index=1)
+    assert errs["hip_median"] < 1.5 and errs["lumbar_median"] < 1.5, errs
+    assert errs["hip_max"] < 6.0 and errs["lumbar_max"] < 6.0, errs
+    reps = [e.rep for e in res.summary.events if e.kind == "rep_end" and e.rep is not None]
+    assert [r.index for r in reps] == [1, 2, 3, 4]

@@ -13,6 +13,11 @@ fresh pipeline searches a new standing-still neutral, then keeps the flexion axe
 sensors that were not re-clipped (:mod:`hipfirst.live.recalibrate`). Rep numbers carry
 on. The recording's sidecar gets a ``calibration`` entry for the request
 (``kind: "recalibrate"``) and one per neutral found (``kind: "neutral"``, its still window).
+
+Sensor buttons (drivers with an ``on_button`` callback, e.g. the Movella DOT) reach the
+hooks as :class:`~hipfirst.live.buttons.ButtonEvent` (``on_button``); the set flow marks
+sets with them. ``session.add_marker(kind, time_s, ...)`` logs such marks (``markers`` in
+the recording's sidecar).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from analysis.config import PipelineConfig
 from analysis.results import LiveEvent
 from analysis.stream import LatestAngles, SensorSpec, StreamingPipeline
 from firmware_bridge.manager import GapEvent, LinkEvent, SampleBlock, SensorManager, SensorStatus
+from hipfirst.live.buttons import ButtonEvent, wire_buttons
 from hipfirst.live.recalibrate import KEEP_AXIS_MAX_DEG, Recalibration, carried_axes
 
 log = logging.getLogger(__name__)
@@ -68,6 +74,9 @@ class LiveHooks:
         on the session clock, ``acc_g``, ``gyr_dps`` or None), before the pipeline sees
         it. Called for every notification: keep it cheap."""
 
+    def on_button(self, press: ButtonEvent) -> None:
+        """A sensor's button was clicked (``press.clicks`` times)."""
+
     def on_recalibrate(self, rec: Recalibration) -> None:
         """A recalibration started: ``session.pipeline`` is now a fresh pipeline searching
         the new neutral (``rec.done`` once found)."""
@@ -81,6 +90,8 @@ class LiveSummary:
     latencies_s: list[float] = field(default_factory=list)
     """Per alert: session-clock time from the newest notification's arrival to the alert."""
     recalibrations: list[Recalibration] = field(default_factory=list)
+    buttons: list[ButtonEvent] = field(default_factory=list)
+    markers: list[dict[str, object]] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[LiveEvent]:
@@ -117,6 +128,7 @@ class LiveSession:
         self._pending: Recalibration | None = None  # requested, pipeline not swapped yet
         self._searching: Recalibration | None = None  # swapped, new neutral not found yet
         self._neutral_logged = False
+        self.button_sensors = wire_buttons(manager, self._button)
         self._rep_base = 0  # reps the pipelines before the current one completed
         self._max_rep = 0  # highest rep number completed so far
 
@@ -159,6 +171,20 @@ class LiveSession:
     def _publish(self, item: LiveEvent | GapEvent | LinkEvent) -> None:
         for q in self._subscribers:
             q.put_nowait(item)
+
+    def add_marker(self, kind: str, time_s: float, **info: object) -> None:
+        """Log a mark (e.g. ``set_start``) in the summary and the recording's sidecar
+        (``markers``; written with the sidecar's next update, at the latest on close)."""
+        mark: dict[str, object] = {"kind": kind, "time_s": round(time_s, 4), **info}
+        self.summary.markers.append(mark)
+        meta = getattr(self.recorder, "meta", None)
+        extra = getattr(meta, "extra", None)
+        if isinstance(extra, dict):
+            extra.setdefault("markers", []).append(mark)
+
+    def _button(self, press: ButtonEvent) -> None:
+        self.summary.buttons.append(press)
+        self._call("on_button", press)
 
     def _apply_recalibration(self, rec: Recalibration, from_s: float) -> None:
         """Swap in a fresh pipeline (the old one's settling rep is closed first); its first
