@@ -31,7 +31,12 @@ the review, live alert latency (true 3° lumbar departure -> arrival of the pack
 completed the alert; median / p95), share of lumbar-first reps whose alert ARRIVED before
 the true bottom, and live false alarms on other reps.
 
-Run: ``.venv/bin/python bench/devices.py [--sessions 6] [--radio-ms 30] [--only polar]``.
+Also: Polar frame sizes and sample -> arrival waits on the real IMU recordings of BROAD
+(``../shared/data/broad``), resampled to 52-416 Hz, since the simulator's quieter signal
+gives larger frames; ``--polar-max-samples N`` caps Polar frames to mimic those sizes.
+
+Run: ``.venv/bin/python bench/devices.py [--sessions 6] [--radio-ms 30] [--only polar]
+[--polar-max-samples 72] [--no-broad]`` (12 sessions: about 2.5 min on one core).
 """
 
 from __future__ import annotations
