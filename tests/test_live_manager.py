@@ -156,7 +156,10 @@ async def test_disconnect_mid_set_reconnects_and_records_the_gap() -> None:
     assert g.sensor == "thigh" and 4.0 < g.start_s < 7.0
     assert g.samples_lost == st.samples_lost and g.samples_lost >= 200  # at least the 1 s away
     n = sum(len(b.time_s) for b in blocks["thigh"])
-    assert sensors["thigh"].stats.samples_sent == n  # every sample sent arrived
+    # every sample sent arrived, except packets already in flight when the link dropped
+    # (a loaded machine can have a couple queued; their sequence numbers put them in the gap)
+    in_flight = sensors["thigh"].stats.samples_sent - n
+    assert 0 <= in_flight <= 30 and in_flight <= g.samples_lost
     assert mgr.status["lumbar"].samples_lost == 0
 
 
