@@ -74,7 +74,7 @@ class Angles(LiveHooks):
             true = sim.session.sensors[name].time_s
             assert 0 < len(live) <= len(true)
             offsets.append(float(np.median(live - true[len(true) - len(live) :])))
-        # the manager's clock alignment at 10 × real time: within 50 ms of each other
+        # the manager's clock alignment at 2 × real time: within 50 ms of each other
         assert np.ptp(offsets) < 0.05, offsets
         rows = np.array(self.rows)
         rows[:, 0] -= float(np.mean(offsets))
@@ -185,7 +185,9 @@ async def test_recalibrate_after_a_reclip_brings_the_angles_back_to_truth(tmp_pa
     sim = reclip(sim0, "sacrum", t0_s=t_clip, dur_s=1.2, rotvec_deg=np.array([20.0, 40.0, 22.0]))
     angles = Angles()
     out = tmp_path / "rec.csv"
-    opts = DemoOptions(exercise="rdl", rate_hz=RATE_HZ, speed=10.0, out_file=out)
+    # speed 2: at 10x, 10 ms of scheduling jitter on a loaded machine is 100 ms of session
+    # time in the clock alignment between sensors, which is not what is tested here
+    opts = DemoOptions(exercise="rdl", rate_hz=RATE_HZ, speed=2.0, out_file=out)
     res = await run_demo(opts, sim=sim, hooks=[angles, RecalibrateAt(t_clip + 2.0)])
     rows = angles.on_sim_clock(sim)
 
@@ -247,7 +249,7 @@ async def test_set_flow_recalibrates_once_the_slipped_sensor_is_reclipped() -> N
         said.append((angles.rows[-1][0] if angles.rows else 0.0, text))
 
     flow = SetFlow(say=say)
-    opts = DemoOptions(exercise="rdl", rate_hz=RATE_HZ, speed=10.0, out_dir=None)
+    opts = DemoOptions(exercise="rdl", rate_hz=RATE_HZ, speed=2.0, out_dir=None)
     res = await run_demo(opts, sim=sim, hooks=[angles, flow])
     rows = angles.on_sim_clock(sim)
     texts = [m for _, m in said]
