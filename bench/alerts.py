@@ -91,12 +91,14 @@ def audio_idle(n: int, tmp: Path) -> None:
 async def live_load(n: int, tmp: Path) -> None:
     from firmware_bridge.manager import (
         HipfirstDriver,
-        LinkSettings,
         SampleBlock,
         SensorManager,
         Target,
     )
-    from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+    from firmware_bridge.virtual_link import (
+        VirtualLink,
+        virtual_link_settings,
+    )
     from firmware_bridge.virtual_sensor import VirtualSensor
     from firmware_bridge.virtual_sensor_source import SampleSource
     from hipfirst.live.demo import DemoOptions, demo_sim
@@ -111,10 +113,7 @@ async def live_load(n: int, tmp: Path) -> None:
         await asyncio.gather(*(s.start() for s in sensors.values()))
         mgr = SensorManager(
             [Target(p, s.address, HipfirstDriver()) for p, s in sensors.items()],
-            settings=LinkSettings(
-                rate_hz=200, client_backend=BumbleBleakClient, client_kwargs={"link": link},
-                scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-            ),
+            settings=virtual_link_settings(link, rate_hz=200),
         )  # fmt: skip
         mgr.start()
         await mgr.wait_streaming(timeout_s=15)

@@ -20,8 +20,11 @@ import time
 import numpy as np
 
 from analysis.session import SensorStream
-from firmware_bridge.manager import HipfirstDriver, LinkSettings, SampleBlock, SensorManager, Target
-from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+from firmware_bridge.manager import HipfirstDriver, SampleBlock, SensorManager, Target
+from firmware_bridge.virtual_link import (
+    VirtualLink,
+    virtual_link_settings,
+)
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
 from hipfirst.live import LiveSession
@@ -47,11 +50,7 @@ async def run(n: int, seconds: float) -> None:
             await s.start()
         mgr = SensorManager(
             [Target(PLACEMENTS[i], s.address, HipfirstDriver()) for i, s in enumerate(sensors)],
-            settings=LinkSettings(
-                client_backend=BumbleBleakClient,
-                client_kwargs={"link": link},
-                scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-            ),
+            settings=virtual_link_settings(link),
         )
         session = LiveSession(mgr)
         delays: list[float] = []

@@ -11,8 +11,11 @@ import numpy as np
 
 from analysis.results import LiveEvent
 from analysis.session import SensorStream
-from firmware_bridge.manager import HipfirstDriver, LinkSettings, SensorManager, Target
-from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
+from firmware_bridge.virtual_link import (
+    VirtualLink,
+    virtual_link_settings,
+)
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
 from hipfirst.alerts import AlertDispatcher, AlertPolicy, HapticOut, NullSink
@@ -44,10 +47,8 @@ async def streaming(**sensor_kwargs: dict) -> AsyncIterator[tuple[SensorManager,
             await s.start()
         mgr = SensorManager(
             [Target(p, s.address, HipfirstDriver()) for p, s in sensors.items()],
-            settings=LinkSettings(
-                rate_hz=200, client_backend=BumbleBleakClient, client_kwargs={"link": link},
-                scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-                scan_timeout_s=3.0, backoff_min_s=0.05,
+            settings=virtual_link_settings(
+                link, rate_hz=200, scan_timeout_s=3.0, backoff_min_s=0.05
             ),
         )  # fmt: skip
         mgr.start()

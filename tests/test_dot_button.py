@@ -17,8 +17,11 @@ from analysis.sim import SimConfig, simulate
 from analysis.stream import LatestAngles
 from firmware_bridge.devices.movella_dot.driver import MovellaDotDriver
 from firmware_bridge.devices.movella_dot.twin import MovellaDotTwin
-from firmware_bridge.manager import HipfirstDriver, LinkSettings, SensorManager, Target
-from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
+from firmware_bridge.virtual_link import (
+    VirtualLink,
+    virtual_link_settings,
+)
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
 from hipfirst.live import LiveHooks, LiveSession
@@ -94,9 +97,7 @@ async def test_dot_button_marks_sets_and_double_click_recalibrates(tmp_path: Pat
                 Target("lumbar", dot.address, dot_driver),
                 *(Target(p, s.address, HipfirstDriver()) for p, s in others.items()),
             ],
-            settings=LinkSettings(rate_hz=60.0, client_backend=BumbleBleakClient,
-                                  client_kwargs={"link": link}, backoff_min_s=0.05,
-                                  scanner_kwargs={"backend": BumbleBleakScanner, "link": link}),
+            settings=virtual_link_settings(link, rate_hz=60.0, backoff_min_s=0.05),
             clock=lambda: loop.time() * SPEED,
         )  # fmt: skip
         path = tmp_path / "dot.csv"

@@ -22,7 +22,10 @@ from firmware_bridge.manager import (
     SensorManager,
     Target,
 )
-from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+from firmware_bridge.virtual_link import (
+    VirtualLink,
+    virtual_link_settings,
+)
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
 
@@ -41,14 +44,7 @@ def hinge_source(seed: int, *, seconds: float, offset_s: float, drift_ppm: float
 
 
 def settings(link: VirtualLink) -> LinkSettings:
-    return LinkSettings(
-        rate_hz=200,
-        client_backend=BumbleBleakClient,
-        client_kwargs={"link": link},
-        scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-        scan_timeout_s=3.0,
-        backoff_min_s=0.05,
-    )
+    return virtual_link_settings(link, rate_hz=200, scan_timeout_s=3.0, backoff_min_s=0.05)
 
 
 async def run_session(

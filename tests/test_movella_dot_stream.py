@@ -24,9 +24,13 @@ def source(seconds: float = 3.0, rate_hz: float = 120.0) -> SampleSource:
 
 
 async def test_stream_through_bleak_in_real_time() -> None:
-    from firmware_bridge.manager import LinkSettings, SampleBlock, SensorManager, Target
+    from firmware_bridge.manager import SampleBlock, SensorManager, Target
     from firmware_bridge.manager.scan import scan
-    from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+    from firmware_bridge.virtual_link import (
+        BumbleBleakScanner,
+        VirtualLink,
+        virtual_link_settings,
+    )
 
     src = source()
     presses: list[ButtonPress] = []
@@ -40,10 +44,7 @@ async def test_stream_through_bleak_in_real_time() -> None:
         driver = MovellaDotDriver(on_button=presses.append)
         mgr = SensorManager(
             [Target("lumbar", twin.address, driver, device=found[0].device)],
-            settings=LinkSettings(
-                rate_hz=60, client_backend=BumbleBleakClient, client_kwargs={"link": link},
-                scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-            ),
+            settings=virtual_link_settings(link, rate_hz=60),
         )  # fmt: skip
         blocks: list[SampleBlock] = []
 

@@ -27,16 +27,13 @@ def source(seconds: float, rate_hz: float) -> SampleSource:
 
 
 async def stream(link, twin, *, rate_hz: float, until):  # type: ignore[no-untyped-def]
-    from firmware_bridge.manager import LinkSettings, SampleBlock, SensorManager, Target
-    from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner
+    from firmware_bridge.manager import SampleBlock, SensorManager, Target
+    from firmware_bridge.virtual_link import virtual_link_settings
 
     driver = PolarDriver()
     mgr = SensorManager(
         [Target("thigh", twin.address, driver)],
-        settings=LinkSettings(
-            rate_hz=rate_hz, client_backend=BumbleBleakClient, client_kwargs={"link": link},
-            scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-        ),
+        settings=virtual_link_settings(link, rate_hz=rate_hz),
     )  # fmt: skip
     blocks: list[SampleBlock] = []
 

@@ -15,6 +15,7 @@ from firmware_bridge.virtual_link.bleak_client import BumbleBleakClient
 from firmware_bridge.virtual_link.bleak_scanner import BumbleBleakScanner, VirtualDeviceDetails
 from firmware_bridge.virtual_link.link import VirtualLink
 from firmware_bridge.virtual_link.radio import VirtualController
+from firmware_bridge.virtual_link.settings import virtual_link_settings
 
 __all__ = [
     "BumbleBleakClient",
@@ -22,4 +23,5 @@ __all__ = [
     "VirtualController",
     "VirtualDeviceDetails",
     "VirtualLink",
+    "virtual_link_settings",
 ]

@@ -21,8 +21,11 @@ import numpy as np
 from analysis.config import PipelineConfig
 from analysis.session import SensorStream, Session
 from analysis.sim import SimConfig, SimResult, simulate
-from firmware_bridge.manager import HipfirstDriver, LinkSettings, SensorManager, Target
-from firmware_bridge.virtual_link import BumbleBleakClient, BumbleBleakScanner, VirtualLink
+from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
+from firmware_bridge.virtual_link import (
+    VirtualLink,
+    virtual_link_settings,
+)
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
 from hipfirst.live.session import LiveHooks, LiveSession, LiveSummary
@@ -155,13 +158,8 @@ async def run_demo(
         # the still start is long enough that >= 2 s of it remain after connecting
         await asyncio.gather(*(s.start() for s in sensors.values()))
         loop = asyncio.get_running_loop()
-        settings = LinkSettings(
-            rate_hz=opts.rate_hz,
-            client_backend=BumbleBleakClient,
-            client_kwargs={"link": link},
-            scanner_kwargs={"backend": BumbleBleakScanner, "link": link},
-            scan_timeout_s=5.0,
-            backoff_min_s=0.05,
+        settings = virtual_link_settings(
+            link, rate_hz=opts.rate_hz, scan_timeout_s=5.0, backoff_min_s=0.05
         )
         manager = SensorManager(
             [Target(p, s.address, HipfirstDriver()) for p, s in sensors.items()],
