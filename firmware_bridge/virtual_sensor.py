@@ -8,6 +8,8 @@ whether or not anyone listens, like a worn sensor: samples taken while not
 streaming are never sent. With ``source_from_start=True`` the source (and the
 device clock with it) instead restarts at the first START, so the whole source
 is streamed from its first sample (handy for replaying a session end to end).
+With ``wait_for_go=True`` the wearer stands still (the source's first sample) until
+:meth:`VirtualSensor.go`, as a lifter waits for the app to say it is ready.
 
 Tests reach in through the fault hooks (:meth:`corrupt_next`, :meth:`drop_link`)
 and the records (:attr:`haptic_log`, :attr:`commands`, :attr:`stats`).
@@ -96,7 +98,7 @@ class _Clock:
     def index_at(self, now_s: float) -> int:
         """First sample not yet taken at host time ``now_s``."""
         t = self.true_now(now_s) - float(self.source.time_s[0])
-        cycle = max(0, math.floor(t / self.cycle_s)) if self.loop else 0
+        cycle = max(0, math.floor(t / self.cycle_s))  # past the end: the clock runs on
         within = float(self.source.time_s[0]) + t - cycle * self.cycle_s
         i = int(np.searchsorted(self.source.time_s, within, side="left"))
         return cycle * self.source.samples + i
@@ -135,6 +137,7 @@ class VirtualSensor:
         backfill_packets: int = 256,
         loop_source: bool = False,
         source_from_start: bool = False,
+        wait_for_go: bool = False,
         has_haptic: bool = True,
         firmware_revision: str = "1.0.0",
     ) -> None:
@@ -154,6 +157,8 @@ class VirtualSensor:
         self.source_from_start = source_from_start
         self._source_started = False
         self._resume_index: int | None = None
+        self.wait_for_go = wait_for_go
+        self._go_index: int | None = None if wait_for_go else 0
         self.has_haptic = has_haptic
         self.battery_pct = battery_pct
         self.stats = SensorStats()
@@ -237,7 +242,23 @@ class VirtualSensor:
         self._restart_source_clock()
         self._source_started = False
         self._resume_index = None
+        self._go_index = None if self.wait_for_go else 0
         await self._advertise()
+
+    def go(self, at_s: float | None = None) -> None:
+        """With ``wait_for_go``: the wearer, standing still meanwhile (the source's first
+        sample), starts the source's movement at host loop time ``at_s`` (default now).
+        The device clock runs on unbroken; only what the IMU reads starts over."""
+        if self._clock is None or self._go_index is not None:
+            return
+        self._go_index = self._clock.index_at(
+            asyncio.get_running_loop().time() if at_s is None else at_s
+        )
+
+    @property
+    def waiting(self) -> bool:
+        """Started with ``wait_for_go`` and :meth:`go` not called yet."""
+        return self._go_index is None
 
     def _restart_source_clock(self) -> None:
         self._source_started = True
@@ -396,14 +417,14 @@ class VirtualSensor:
         while True:
             step = self._decimation
             ks = [k + j * step for j in range(self._batch_size(connection))]
-            if not self.loop_source:
-                ks = [i for i in ks if i < n_source]
+            if not self.loop_source and self._go_index is not None:
+                ks = [i for i in ks if i - self._go_index < n_source]
                 if not ks:
                     self.stats.source_exhausted = True
                     return
             # Behind schedule (CPU-bound at high speed-ups) still yields once per packet.
             await asyncio.sleep(max(0.0, clock.host_time(ks[-1]) - loop.time()))
-            idx = np.asarray(ks) % n_source
+            idx = self._source_index(np.asarray(ks))
             packet = pack_samples(
                 seq=self._seq,
                 t0_us=round(clock.device_time(ks[0]) * 1e6),
@@ -418,6 +439,13 @@ class VirtualSensor:
             await self._send(connection, packet)
             self.stats.samples_sent += packet.count
             k = ks[-1] + step
+
+    def _source_index(self, ks: np.ndarray) -> np.ndarray:
+        """Which source sample the IMU reads at clock index ``ks`` (the first one while
+        waiting for :meth:`go`)."""
+        if self._go_index is None:
+            return np.zeros(len(ks), dtype=int)
+        return np.maximum(ks - self._go_index, 0) % self.source.samples
 
     def _remember(self, packet: ImuPacket) -> None:
         if not self._backfill_size:

@@ -262,3 +262,29 @@ async def test_recorded_session_replays_from_its_first_sample() -> None:
     assert packets[0].t0_us == 7_000_000  # device clock at the session's first sample
     acc = np.concatenate([np.asarray(p.acc_raw) for p in packets])
     np.testing.assert_array_equal(acc, np.rint(stream.acc_g / (4 / 32768)))
+
+
+async def test_a_wearer_waiting_for_go_stands_on_the_first_sample_then_plays_the_source() -> None:
+    ramp = ramp_source(seconds=1.0)
+    async with one_sensor(source=ramp, speed=8.0, wait_for_go=True) as sensor:
+        assert sensor.waiting
+        async with connected(sensor) as s:
+            await s.command("01")
+            await s.wait_packets(8)
+            sensor.go()
+            assert not sensor.waiting
+            async with asyncio.timeout(2.0):
+                while not sensor.stats.source_exhausted:
+                    await asyncio.sleep(0.01)
+            packets = s.packets()
+    acc = np.concatenate([np.asarray(p.acc_raw) for p in packets])
+    want = np.rint(ramp.acc_g / (4 / 32768))
+    # still on the first sample, then every source sample once, in order, to its end
+    first = want[0]
+    n_wait = int(np.argmax(~np.all(acc == first, axis=1))) - 1
+    assert n_wait >= 8 * len(packets[0].acc_raw) - 1
+    np.testing.assert_array_equal(acc[n_wait:], want)
+    # the device clock ran on unbroken across the go: one period between packets' samples
+    t0 = np.array([p.t0_us for p in packets], dtype=float)
+    counts = np.array([len(p.acc_raw) for p in packets])
+    np.testing.assert_allclose(np.diff(t0), counts[:-1] * 5000, atol=1)

@@ -54,6 +54,8 @@ class DemoOptions:
 SENSOR_FAULTS = ("scale=G", "frozen")
 """``scale=0.5``: the accelerometer reads 0.5 × the truth (0.5 g standing still);
 ``frozen``: the sensor repeats its first reading for the whole set (a stuck IMU)."""
+GO_TIMEOUT_S = 30.0
+"""Longest the simulated lifter waits for every sensor to stream (session seconds)."""
 
 
 def parse_sensor_faults(text: str) -> dict[str, str]:
@@ -151,11 +153,13 @@ async def run_demo(
                 SampleSource.from_sim(sim, p),
                 speed=opts.speed,
                 placement=p,
+                wait_for_go=True,
             )
             for p in placements
         }
-        # worn sensors: their clocks (and the lifter) run from here, whether streamed or not;
-        # the still start is long enough that >= 2 s of it remain after connecting
+        # worn sensors: their clocks run from here, whether streamed or not; the lifter
+        # stands still until every sensor streams (as a lifter waits for the app), then
+        # starts the simulated set, which opens with its still start
         await asyncio.gather(*(s.start() for s in sensors.values()))
         loop = asyncio.get_running_loop()
         settings = virtual_link_settings(
@@ -198,11 +202,24 @@ async def run_demo(
             await asyncio.sleep(0.3 / opts.speed)
             stop.set()
 
+        async def go_when_streaming() -> None:
+            """However long connecting takes (a loaded machine at a high speed-up), the
+            set starts with its full still start; a sensor that never streams does not
+            hold the others up past ``GO_TIMEOUT_S`` (on the session clock)."""
+            give_up = loop.time() + GO_TIMEOUT_S / opts.speed
+            while not all(s.streaming for s in sensors.values()) and loop.time() < give_up:
+                await asyncio.sleep(0.01)
+            now = loop.time()
+            for s in sensors.values():
+                s.go(now)
+
         watcher = asyncio.create_task(stop_when_done())
+        starter = asyncio.create_task(go_when_streaming())
         try:
             summary = await session.run(stop=stop)
         finally:
             watcher.cancel()
+            starter.cancel()
             for s in sensors.values():
                 await s.close()
     return DemoResult(summary, sim, path, sensors)
