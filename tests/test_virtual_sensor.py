@@ -80,6 +80,13 @@ async def connected(
         yield s
 
 
+async def drained(sensor: VirtualSensor, s: Session) -> None:
+    """Wait for the end of the source and for its last notifications to arrive."""
+    async with asyncio.timeout(3.0):
+        while not sensor.stats.source_exhausted or len(s.raw) < sensor.stats.packets_sent:
+            await asyncio.sleep(0.01)
+
+
 @asynccontextmanager
 async def one_sensor(**kw: object) -> AsyncIterator[VirtualSensor]:
     source = kw.pop("source", None) or ramp_source()
@@ -255,9 +262,7 @@ async def test_recorded_session_replays_from_its_first_sample() -> None:
         await asyncio.sleep(0.3)  # the session would be over by now if its clock had run
         async with connected(sensor) as s:
             await s.command("01")
-            async with asyncio.timeout(2.0):
-                while not sensor.stats.source_exhausted:
-                    await asyncio.sleep(0.01)
+            await drained(sensor, s)
             packets = s.packets()
     assert packets[0].t0_us == 7_000_000  # device clock at the session's first sample
     acc = np.concatenate([np.asarray(p.acc_raw) for p in packets])
@@ -273,9 +278,7 @@ async def test_a_wearer_waiting_for_go_stands_on_the_first_sample_then_plays_the
             await s.wait_packets(8)
             sensor.go()
             assert not sensor.waiting
-            async with asyncio.timeout(2.0):
-                while not sensor.stats.source_exhausted:
-                    await asyncio.sleep(0.01)
+            await drained(sensor, s)
             packets = s.packets()
     acc = np.concatenate([np.asarray(p.acc_raw) for p in packets])
     want = np.rint(ramp.acc_g / (4 / 32768))
