@@ -3,9 +3,12 @@
 Grid times are ``k / grid_hz``. Grid sample ``k`` is produced as soon as every sensor
 has delivered a sample at or after ``k / grid_hz`` (so the delay is bounded by the
 slowest sensor's packet interval), by linear interpolation between the two samples
-around it. Dropped samples are bridged by the same interpolation. A sensor that falls
-more than ``max_lag_s`` behind the others is held at its last value so that the
-others keep flowing (live only; in a complete recording every sensor catches up).
+around it. Dropped samples are bridged by the same interpolation. When the caller says
+a sensor has gone silent (``advance(hold=True)``, live only; in a complete recording
+every sensor catches up), the grid runs on to ``max_lag_s`` behind the newest sample
+and the silent sensor is held at its last value meanwhile. Those values, and any bridged
+across a silence longer than ``max_lag_s`` once the sensor is back, are guesses: they
+are marked in ``unknown`` and counted in ``held``.
 Because each grid value depends only on the samples around it, any chunking of the
 input gives exactly the same output.
 """
@@ -32,6 +35,11 @@ class GridResampler:
         self.next_k: int | None = None
         self.dropped_samples = 0
         """Samples ignored because their time did not increase."""
+        self.held = [0] * n_sensors
+        """Grid samples per sensor whose value is unknown: held past its last sample, or
+        bridged across a silence longer than ``max_lag_s`` (only with a finite one)."""
+        self.unknown: np.ndarray | None = None
+        """``(S, m)`` mask of those samples in the last ``advance`` output (None: none)."""
 
     def push(self, sensor: int, time_s: np.ndarray, values: np.ndarray) -> None:
         """Queue samples of one sensor (time must increase; others are dropped and counted)."""
@@ -50,18 +58,18 @@ class GridResampler:
         self._pending_v[sensor].append(values)
         self.last_time_s[sensor] = float(time_s[-1])
 
-    def ready_k(self) -> int | None:
-        """Last grid index that can be produced now (``None`` before every sensor has data)."""
+    def ready_k(self, *, hold: bool = False) -> int | None:
+        """Last grid index that can be produced now (``None`` before every sensor has data);
+        ``hold``: up to ``max_lag_s`` behind the newest sample, holding sensors behind."""
         if any(f is None for f in self.first_time_s):
             return None
         lo = min(self.last_time_s)
-        hi = max(self.last_time_s)
-        limit = max(lo, hi - self.max_lag_s)
+        limit = max(lo, max(self.last_time_s) - self.max_lag_s) if hold else lo
         return math.floor(limit * self.grid_hz + 1e-9)
 
-    def advance(self) -> tuple[np.ndarray, np.ndarray]:
+    def advance(self, *, hold: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Produce every grid sample that is ready: times ``(m,)``, values ``(S, m, C)``."""
-        k_end = self.ready_k()
+        k_end = self.ready_k(hold=hold)
         if k_end is None:
             return np.zeros(0), np.zeros((self._n, 0, self._c))
         if self.next_k is None:
@@ -72,6 +80,7 @@ class GridResampler:
         ks = np.arange(self.next_k, k_end + 1)
         tg = ks / self.grid_hz
         out = np.empty((self._n, len(ks), self._c))
+        self.unknown = None
         for s in range(self._n):
             if self._pending_t[s]:
                 self._t[s] = np.concatenate([self._t[s], *self._pending_t[s]])
@@ -81,12 +90,16 @@ class GridResampler:
             t, v = self._t[s], self._v[s]
             if len(t) == 1:
                 out[s] = v[0]
+                self._mark(s, tg > t[0])
                 continue
             i = np.searchsorted(t, tg, side="right") - 1
             np.minimum(i, len(t) - 2, out=i)
             np.maximum(i, 0, out=i)
             t0 = t[i]
-            w = (tg - t0) / (t[i + 1] - t0)
+            step = t[i + 1] - t0
+            if self.max_lag_s < math.inf:
+                self._mark(s, (tg > t[-1]) | ((step > self.max_lag_s) & (tg > t0)))
+            w = (tg - t0) / step
             np.minimum(w, 1.0, out=w)
             np.maximum(w, 0.0, out=w)
             v0 = v[i]
@@ -98,3 +111,11 @@ class GridResampler:
                 self._v[s] = v[keep_from:]
         self.next_k = k_end + 1
         return tg, out
+
+    def _mark(self, s: int, unknown: np.ndarray) -> None:
+        if self.max_lag_s == math.inf or not unknown.any():
+            return
+        if self.unknown is None:
+            self.unknown = np.zeros((self._n, len(unknown)), dtype=bool)
+        self.unknown[s] = unknown
+        self.held[s] += int(unknown.sum())

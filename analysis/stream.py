@@ -42,6 +42,11 @@ MAX_JUMP_S = 3600.0
 """A sample more than an hour after its sensor's previous one (or, for a sensor's first
 sample, after the newest sample of any sensor) has a broken time stamp: the grid would have
 to fill the whole jump."""
+MAX_SILENCE_S = 5.0
+"""A sensor silent this long is held however seldom it sends packets."""
+ACTIVE_GAP_S = 0.25
+"""Longest pause between two packets (of any sensor) that counts towards a sensor's
+silence: longer ones are the host not reading, not sensors not sending."""
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,8 @@ class StreamingPipeline:
         up_sources: dict[str, UpSource] | None = None,
     ) -> None:
         """``record`` keeps the grid angles for offline review. ``hold_laggards`` lets a
-        sensor that falls more than ``max_lag_s`` behind be held at its last value so the
-        others keep flowing (live); offline review turns it off, as every sample is there.
+        sensor that has gone silent be held at its last value so the others keep flowing
+        (live; see ``push``); offline review turns it off, as every sample is there.
         ``axes``: known flexion axes per sensor (see ``AxisTilt.seed``). ``up_sources``:
         replaces the causal orientation estimator of those sensors (offline review's
         two-direction estimate, see ``analysis.up.PrecomputedUp``)."""
@@ -134,6 +139,10 @@ class StreamingPipeline:
             n: [] for n in names
         }
         self._last_raw = {n: -math.inf for n in names}
+        self._silent_since: dict[str, float | None] = dict.fromkeys(names)
+        self._silence_limit_s = dict.fromkeys(names, self._max_lag_s)
+        self._active_s = 0.0
+        self._last_push_s = math.inf
         self._next_t = -math.inf
         self.record = record
         self.chunks: list[GridChunk] = []
@@ -149,19 +158,48 @@ class StreamingPipeline:
         time_s: np.ndarray,
         acc_g: np.ndarray,
         gyr_dps: np.ndarray | None = None,
+        *,
+        arrival_s: float | None = None,
     ) -> list[LiveEvent]:
-        """Feed samples of one sensor (time increasing); returns the events they caused."""
+        """Feed samples of one sensor (time increasing); returns the events they caused.
+
+        ``arrival_s``: when the packet arrived, on the session clock (default: its last
+        sample's time). A sensor is held (``hold_laggards``) once the others have kept
+        delivering while it delivered nothing for ``max_lag_s``, or for 1.5 times the
+        span of its recent packets if that is longer: not merely because its samples are
+        older, so a sensor sending big packets seldom (Polar at 52 Hz: a frame every
+        1.4-2 s) is waited for. Silence is timed on an activity clock that advances at
+        most ``ACTIVE_GAP_S`` between consecutive packets: when nobody delivered (the
+        host stalled), nobody was silent, so a backlog arriving sensor by sensor after
+        the stall holds nobody."""
         if sensor not in self._queue or len(time_s) == 0:
             return []
         t, acc, gyr = self._sane(sensor, time_s, acc_g, gyr_dps)
         if len(t) == 0:
             return []
         self._queue[sensor].append((t, acc, gyr))
-        self._last_raw[sensor] = max(self._last_raw[sensor], float(t.max()))
+        newest = float(t.max())
+        self._last_raw[sensor] = max(self._last_raw[sensor], newest)
         self.samples[sensor] += len(t)
-        lo = min(self._last_raw.values())
-        if lo >= self._next_t or max(self._last_raw.values()) - lo > self._max_lag_s:
-            return self._run()
+        arrival = newest if arrival_s is None else float(arrival_s)
+        self._active_s += min(max(arrival - self._last_push_s, 0.0), ACTIVE_GAP_S)
+        self._last_push_s = arrival
+        now = self._active_s
+        # the longest recent packet span of this sensor, slowly forgotten
+        span = 1.5 * (newest - float(t[0]) + 1.0 / self.specs[sensor].rate_hz)
+        limit = self._silence_limit_s
+        limit[sensor] = max(self._max_lag_s, min(span, MAX_SILENCE_S), 0.9 * limit[sensor])
+        silent = self._silent_since
+        silent[sensor] = None
+        hold = False
+        for other, since in silent.items():
+            if since is None:
+                if other != sensor:
+                    silent[other] = now
+            elif now - since > limit[other]:
+                hold = True
+        if hold or min(self._last_raw.values()) >= self._next_t:
+            return self._run(hold=hold)
         return []
 
     def _sane(
@@ -204,7 +242,13 @@ class StreamingPipeline:
         return self.tracker.results
 
     # ------------------------------------------------------------------
-    def _run(self) -> list[LiveEvent]:
+    @property
+    def held_s(self) -> dict[str, float]:
+        """Per sensor, grid time its value was held while it was silent (live)."""
+        hz = self.config.grid_hz
+        return {n: self.grid.held[i] / hz for n, i in self._index.items()}
+
+    def _run(self, *, hold: bool = False) -> list[LiveEvent]:
         for n, q in self._queue.items():
             if not q:
                 continue
@@ -220,7 +264,7 @@ class StreamingPipeline:
             up = self._up[n].update(t, acc, g)
             gn = np.sqrt((g * g).sum(axis=1)) if g is not None else np.full(len(t), np.nan)
             self.grid.push(self._index[n], t, np.column_stack([up, acc, gn]))
-        tg, vals = self.grid.advance()
+        tg, vals = self.grid.advance(hold=hold)
         if self.grid.next_k is not None:
             self._next_t = self.grid.next_k / self.config.grid_hz
         if len(tg) == 0:
@@ -230,7 +274,29 @@ class StreamingPipeline:
         still = self.still.update(vals[..., 3:6], vals[..., 6])
         u0 = self.neutral.update(tg, up, still)
         tilts = self.tilt.update(up, u0)
+        unknown = self._unknown(tg)
+        if unknown is not None:
+            # a held or bridged sensor's value is a guess, and an orientation restarted
+            # after a long gap is settling: angles on them are unknown (NaN), so nothing
+            # is alerted or measured on them
+            tilts = np.where(unknown, np.nan, tilts)
         return self._angles(k0, tg, tilts)
+
+    def _unknown(self, tg: np.ndarray) -> np.ndarray | None:
+        """``(S, m)`` mask of grid samples whose sensor value is not known, or None."""
+        mask = self.grid.unknown
+        for n, s in self._index.items():
+            spans: list[tuple[float, float]] | None = getattr(self._up[n], "unsettled", None)
+            if not spans:
+                continue
+            for a, b in spans:
+                m = (tg >= a) & (tg < b)
+                if m.any():
+                    if mask is None:
+                        mask = np.zeros((len(self._index), len(tg)), dtype=bool)
+                    mask[s] |= m
+            spans[:] = [sp for sp in spans if sp[1] > tg[-1]]
+        return mask
 
     def _angles(self, k0: int, tg: np.ndarray, tilts: np.ndarray) -> list[LiveEvent]:
         hip, lumbar, r = compute_angles(self.layout, tilts)

@@ -21,6 +21,7 @@ Per rep:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -348,9 +349,9 @@ class RepTracker:
         lum = self.hist.get("lumbar", s, e) if self.has.get("lumbar") else None
         base_h = w.base.get("hip", w.ref.get("hip", np.nan))
         base_l = w.base.get("lumbar", w.ref.get("lumbar", np.nan))
-        hip_rom = float(np.nanmax(hip) - base_h) if hip is not None and len(hip) else None
-        lpk = float(np.nanmax(lum) - base_l) if lum is not None and len(lum) else None
-        lmin = float(np.nanmin(lum) - base_l) if lum is not None and len(lum) else None
+        hip_rom = _extreme(np.nanmax, hip, base_h)
+        lpk = _extreme(np.nanmax, lum, base_l)
+        lmin = _extreme(np.nanmin, lum, base_l)
         h_on = w.onset_k.get("hip") if self.has.get("hip") else None
         l_on = w.onset_k.get("lumbar") if self.has.get("lumbar") else None
         if lpk is not None and lmin is not None and max(lpk, -lmin) < self.c.lumbar_departure_deg:
@@ -423,3 +424,12 @@ def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarra
             last = i
     run[last:] = cur
     return run, new
+
+
+def _extreme(fn: Callable[[np.ndarray], float], x: np.ndarray | None, base: float) -> float | None:
+    """``fn(x) - base``; None when ``x`` is absent or nowhere known, or ``base`` unknown
+    (a silent sensor)."""
+    if x is None or not np.isfinite(x).any():
+        return None
+    v = float(fn(x) - base)
+    return v if np.isfinite(v) else None

@@ -275,8 +275,9 @@ def evaluate(
     pipe = StreamingPipeline(cfg, sensors=specs, record=True)
     arrived: list[tuple[float, object]] = []
     for p in sorted(packets, key=lambda p: p.sent_s):  # stable: per-sensor order kept
-        for ev in pipe.push(p.name, p.time_s, p.acc_g, p.gyr_dps):
-            arrived.append((p.sent_s + radio_s, ev))
+        at = p.sent_s + radio_s
+        for ev in pipe.push(p.name, p.time_s, p.acc_g, p.gyr_dps, arrival_s=at):
+            arrived.append((at, ev))
     end = max(p.sent_s for p in packets) + radio_s
     arrived += [(end, ev) for ev in pipe.finish()]
     if pipe.chunks:

@@ -255,7 +255,13 @@ class LiveSession:
                     self._call("on_samples", item)
                     if self._pending is not None:
                         self._apply_recalibration(self._pending, float(item.time_s[0]))
-                    events = self.pipeline.push(item.sensor, item.time_s, item.acc_g, item.gyr_dps)
+                    events = self.pipeline.push(
+                        item.sensor,
+                        item.time_s,
+                        item.acc_g,
+                        item.gyr_dps,
+                        arrival_s=item.arrival_s,
+                    )
                     if not self._neutral_logged and self.pipeline.neutral.found:
                         self._neutral_found()
                     if self.pipeline.latest is not None:
