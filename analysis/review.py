@@ -15,14 +15,25 @@ that the whole recording is there, and both are switchable:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+import itertools
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from analysis.config import PipelineConfig
 from analysis.errors import InputError
 from analysis.orientation import smoothed_up
-from analysis.results import AngleSeries, SensorInfo, SessionReview
+from analysis.recalibration import (
+    KEEP_AXIS_MAX_DEG,
+    CarriedAxes,
+    carry_axes,
+    check_restarts,
+    recording_span,
+)
+from analysis.results import AngleSeries, RepResult, SensorInfo, SessionReview
 from analysis.session import Session
 from analysis.stream import SensorSpec, StreamingPipeline
 from analysis.up import PrecomputedUp, UpSource
@@ -50,9 +61,12 @@ def run_pipeline(
     axes: dict[str, np.ndarray] | None = None,
     learn_s: float | None = None,
     up_sources: dict[str, UpSource] | None = None,
+    span_s: tuple[float, float] | None = None,
 ) -> StreamingPipeline:
     """Run the whole session through a recording ``StreamingPipeline`` and return it
-    (``up_sources``: see ``StreamingPipeline``; default the causal estimator, as live)."""
+    (``up_sources``: see ``StreamingPipeline``; default the causal estimator, as live).
+    ``span_s``: only the samples with ``start <= time_s < end`` (a stretch between two
+    re-calibrations), as a fresh pipeline for the whole session's sensors would get them."""
     specs: dict[str, SensorSpec] = {}
     for name, st in session.sensors.items():
         if st.samples < 2:
@@ -70,16 +84,25 @@ def run_pipeline(
     except ValueError as exc:
         raise InputError(session.source, str(exc)) from exc
     used = [session.sensors[n] for n in pipe.layout.sensors]
-    t_end = max(float(s.time_s[-1]) for s in used)
-    t_start = min(float(s.time_s[0]) for s in used)
     cursor = {s.name: 0 for s in used}
+    stop = {s.name: s.samples for s in used}
+    if span_s is not None:
+        a, b = span_s
+        cursor = {s.name: int(np.searchsorted(s.time_s, a, side="left")) for s in used}
+        stop = {s.name: int(np.searchsorted(s.time_s, b, side="left")) for s in used}
+        used = [s for s in used if stop[s.name] > cursor[s.name]]
+        if not used:
+            pipe.finish()
+            return pipe
+    t_end = max(float(s.time_s[stop[s.name] - 1]) for s in used)
+    t_start = min(float(s.time_s[cursor[s.name]]) for s in used)
     t = t_start
     learned_at: float | None = None
     while True:
         t += block_s
         for s in used:
             i0 = cursor[s.name]
-            i1 = int(np.searchsorted(s.time_s, t, side="right"))
+            i1 = min(int(np.searchsorted(s.time_s, t, side="right")), stop[s.name])
             if i1 > i0:
                 gyr = None if s.gyr_dps is None else s.gyr_dps[i0:i1]
                 pipe.push(s.name, s.time_s[i0:i1], s.acc_g[i0:i1], gyr)
@@ -136,39 +159,130 @@ def _no_neutral(session: Session, pipe: StreamingPipeline) -> InputError:
     )
 
 
+@dataclass
+class _Segment:
+    """One stretch between re-calibrations and the pipeline that measured it."""
+
+    span_s: tuple[float, float]
+    pipe: StreamingPipeline
+    carried: CarriedAxes | None = None
+    """After a re-calibration whose new neutral was found: what carried over."""
+
+
+def _review_segment(
+    session: Session,
+    cfg: PipelineConfig,
+    span_s: tuple[float, float] | None,
+    *,
+    ups: dict[str, UpSource] | None,
+    before: tuple[np.ndarray, np.ndarray] | None,
+    keep_axis_max_deg: float,
+    progress: Callable[[float], None] | None,
+) -> tuple[StreamingPipeline, CarriedAxes | None]:
+    """Both passes over one stretch (``span_s`` None: the whole recording). ``before``:
+    the neutral and axes in use when this stretch's re-calibration was made (None: it is
+    the first stretch, or no neutral was ever found before it)."""
+    half = None if progress is None else (lambda f: progress(0.5 * f))
+    first = run_pipeline(
+        session, cfg, progress=half, learn_s=LEARN_S, up_sources=ups, span_s=span_s
+    )
+    seed = np.array([first.tilt.axis[i] for i in range(len(first.layout.sensors))])
+    carried = None
+    if before is not None and first.neutral.u0_original is not None:
+        # as live (``LiveSession._neutral_found``): the axes of the sensors whose neutral
+        # did not turn carry over; the others use what pass 1 learned in this stretch
+        carried = carry_axes(
+            first.layout.sensors,
+            before[0],
+            before[1],
+            first.neutral.u0_original,
+            keep_axis_max_deg=keep_axis_max_deg,
+        )
+        keep = np.isfinite(carried.axes).all(axis=1)
+        seed[keep] = carried.axes[keep]
+    if not np.isfinite(seed).any():
+        return first, carried
+    axes = {n: seed[i] for i, n in enumerate(first.layout.sensors)}
+    rest = None if progress is None else (lambda f: progress(0.5 + 0.5 * f))
+    pipe = run_pipeline(session, cfg, progress=rest, axes=axes, up_sources=ups, span_s=span_s)
+    return pipe, carried
+
+
 def review_session(
     session: Session,
     *,
     config: PipelineConfig | None = None,
     progress: Callable[[float], None] | None = None,
     smooth: bool = True,
+    restarts_s: Sequence[float] = (),
+    keep_axis_max_deg: float = KEEP_AXIS_MAX_DEG,
 ) -> SessionReview:
     """Reps, per-rep metrics and flags, and the angle series of a recorded session.
 
+    ``restarts_s``: session times at which the live session re-calibrated
+    (``LiveSession.recalibrate()``; the ``"recalibrate"`` entries of the sidecar's
+    ``calibration``, see ``analysis.recalibration.sidecar_restarts``). Each stretch between
+    them is analysed as live: a fresh neutral (the first ``neutral_s`` of standing still
+    after the restart), the flexion axes of the sensors whose neutral did not turn more
+    than ``keep_axis_max_deg`` carried over, the others learned again; rep numbers carry on.
+
     Raises ``InputError`` for sessions that cannot be analysed (fewer than two of the
-    lumbar/sacrum/thigh sensors, no standing-still start).
+    lumbar/sacrum/thigh sensors, no standing-still start) and for restart times outside
+    the recording or not increasing.
     """
     cfg = config or config_for_session(session)
+    restarts = check_restarts(session, restarts_s) if len(restarts_s) else []
     # Pass 1 learns each sensor's flexion axis from the movement; pass 2 measures with those
     # axes from the first sample, so the standing start and the first rep's early descent
     # are signed tilts too (see analysis/tilt.py). Live runs get axes from practice hinges.
     # ``smooth``: the orientation stage runs over the whole recording in both directions
     # (``orientation.smoothed_up``); every later stage is the live one. False gives exactly
-    # what a live run over the same samples computes (with the learned axes).
+    # what a live run over the same samples computes (with the learned axes). A re-clip
+    # turns the sensor on the body, not the up vector's tracking: the gyro sees the turn,
+    # so the smoothed orientation spans re-calibrations (causal: a fresh estimator per
+    # stretch, as live).
     ups = smoothed_sources(session) if smooth else None
-    half = None if progress is None else (lambda f: progress(0.5 * f))
-    first = run_pipeline(session, cfg, progress=half, learn_s=LEARN_S, up_sources=ups)
-    pipe = first
-    if first.tilt.established.any():
-        axes = learned_axes(first)
-        rest = None if progress is None else (lambda f: progress(0.5 + 0.5 * f))
-        pipe = run_pipeline(session, cfg, progress=rest, axes=axes, up_sources=ups)
-    if not pipe.neutral.found:
-        raise _no_neutral(session, pipe)
-    chunks = pipe.chunks
+    spans: list[tuple[float, float] | None] = [None]
+    weights = [1.0]
+    if restarts:
+        t0, t1 = recording_span(session)
+        edges = [-math.inf, *restarts, math.inf]
+        spans = [(a, b) for a, b in itertools.pairwise(edges)]
+        cuts = [t0, *restarts, t1]
+        weights = [(b - a) / max(t1 - t0, 1e-9) for a, b in itertools.pairwise(cuts)]
+    segments: list[_Segment] = []
+    before: tuple[np.ndarray, np.ndarray] | None = None
+    done = 0.0
+    for span, w in zip(spans, weights, strict=True):
+        part = None if progress is None else (lambda f, d=done, w=w: progress(d + w * f))
+        pipe, carried = _review_segment(
+            session,
+            cfg,
+            span,
+            ups=ups,
+            before=before,
+            keep_axis_max_deg=keep_axis_max_deg,
+            progress=part,
+        )
+        done += w
+        segments.append(_Segment(span or (-math.inf, math.inf), pipe, carried))
+        if pipe.neutral.u0 is not None:
+            before = (np.array(pipe.neutral.u0), np.array(pipe.tilt.axis))
+    measured = [g for g in segments if g.pipe.neutral.found]
+    if not measured:
+        raise _no_neutral(session, segments[0].pipe)
+    return _assemble(session, cfg, segments, smooth=smooth)
+
+
+def _assemble(
+    session: Session, cfg: PipelineConfig, segments: list[_Segment], *, smooth: bool
+) -> SessionReview:
+    """One review from the stretches' pipelines: angles end to end, reps numbered on."""
+    pipe = segments[0].pipe
+    layout = pipe.layout
+    chunks = [c for g in segments for c in g.pipe.chunks]
     time_s = np.concatenate([c.time_s for c in chunks]) if chunks else np.zeros(0)
     tilts = np.concatenate([c.tilts for c in chunks], axis=1) if chunks else np.zeros((0, 0))
-    layout = pipe.layout
     hip = np.concatenate([c.hip for c in chunks]) if layout.has_hip and chunks else None
     lumbar = np.concatenate([c.lumbar for c in chunks]) if layout.has_lumbar and chunks else None
     angles = AngleSeries(
@@ -177,6 +291,10 @@ def review_session(
         lumbar_deg=lumbar,
         tilts_deg={n: tilts[i] for i, n in enumerate(layout.sensors)},
     )
+    reps: list[RepResult] = []
+    for g in segments:
+        base = reps[-1].index if reps else 0
+        reps += [dataclasses.replace(r, index=r.index + base) for r in g.pipe.reps]
     missing = list(layout.missing)
     for n in layout.sensors:
         if not pipe.specs[n].has_gyro:
@@ -184,42 +302,92 @@ def review_session(
                 f"sensor {n!r} has no gyroscope: its tilt comes from the accelerometer alone "
                 "and is less accurate during fast movement"
             )
-    for i, n in enumerate(layout.sensors):
-        if not pipe.tilt.established[i]:
-            missing.append(
-                f"sensor {n!r} never moved far enough ({cfg.axis_establish_deg:g}°) to learn its "
-                "flexion axis: its tilt is the unsigned angle from neutral"
-            )
-    t_neutral = pipe.neutral.anchors[0][0]
+    for k, g in enumerate(segments):
+        p = g.pipe
+        after = "" if k == 0 else f" after the re-calibration at {g.span_s[0]:.1f} s"
+        if k:
+            missing.append(_recalibration_note(g, cfg))
+        if not p.neutral.found:
+            continue
+        for i, n in enumerate(layout.sensors):
+            if not p.tilt.established[i]:
+                missing.append(
+                    f"sensor {n!r} never moved far enough ({cfg.axis_establish_deg:g}°) to learn "
+                    f"its flexion axis{after}: its tilt is the unsigned angle from neutral"
+                )
+    t_neutral = next(g.pipe.neutral.anchors[0][0] for g in segments if g.pipe.neutral.found)
     if t_neutral - float(time_s[0]) > 10.0:
         missing.append(
             f"standing-still neutral found only at {t_neutral:.1f} s; nothing before it is measured"
         )
-    for t_slip, i, deg in pipe.neutral.slips:
-        missing.append(
-            f"sensor {layout.sensors[i]!r} turned {deg:.0f}° on its segment during a rest "
-            f"(a knocked clip?); its zero was re-set at {t_slip:.1f} s"
-        )
-    for n, k in pipe.rejected.items():
+    for g in segments:
+        for t_slip, i, deg in g.pipe.neutral.slips:
+            missing.append(
+                f"sensor {layout.sensors[i]!r} turned {deg:.0f}° on its segment during a rest "
+                f"(a knocked clip?); its zero was re-set at {t_slip:.1f} s"
+            )
+    rejected = {n: sum(g.pipe.rejected[n] for g in segments) for n in layout.sensors}
+    for n, k in rejected.items():
         if k:
             missing.append(
                 f"{k} sample(s) of sensor {n!r} ignored: not finite, beyond any IMU's range "
                 "or with a broken time stamp"
             )
-    if pipe.grid.dropped_samples:
-        missing.append(f"{pipe.grid.dropped_samples} sample(s) with non-increasing time ignored")
+    dropped = sum(g.pipe.grid.dropped_samples for g in segments)
+    if dropped:
+        missing.append(f"{dropped} sample(s) with non-increasing time ignored")
     if not layout.has_hip or not layout.has_lumbar:
         missing.append("lumbar-first needs hip and lumbar angles: not evaluated")
     settings = cfg.settings()
-    settings["reanchors"] = [t for t, ok in pipe.neutral.anchors[1:] if ok]
+    settings["reanchors"] = [t for g in segments for t, ok in g.pipe.neutral.anchors[1:] if ok]
     settings["orientation"] = "two-direction (smoothed)" if smooth else "causal (as live)"
+    if len(segments) > 1:
+        settings["recalibrations"] = [_recalibration_json(g) for g in segments[1:]]
     return SessionReview(
         file=session.source,
         sensors={
             n: SensorInfo(rate_hz=s.rate_hz, samples=s.samples) for n, s in session.sensors.items()
         },
-        reps=list(pipe.reps),
+        reps=reps,
         angles=angles,
         missing=missing,
         settings=settings,
     )
+
+
+def _recalibration_note(g: _Segment, cfg: PipelineConfig) -> str:
+    """The review's words for one re-calibration."""
+    t = g.span_s[0]
+    nf = g.pipe.neutral
+    if not nf.found:
+        end = "the end" if math.isinf(g.span_s[1]) else f"{g.span_s[1]:.1f} s"
+        return (
+            f"re-calibrated at {t:.1f} s, but nobody stood still for {cfg.neutral_s:g} s after "
+            f"it: nothing from {t:.1f} s to {end} is measured"
+        )
+    t_new = nf.anchors[0][0]
+    text = f"re-calibrated at {t:.1f} s (a sensor re-clipped?): new neutral at {t_new:.1f} s"
+    c = g.carried
+    if c is None:
+        return text
+    names = list(g.pipe.layout.sensors)
+    relearn = [n for n in names if n not in c.kept]
+    if c.kept:
+        text += f"; flexion axes kept: {', '.join(c.kept)}"
+    if relearn:
+        turned = [
+            f"{n} (turned {c.turned_deg[n]:.0f}°)" if n in c.turned_deg else n for n in relearn
+        ]
+        text += f"; learned again: {', '.join(turned)}"
+    return text
+
+
+def _recalibration_json(g: _Segment) -> dict[str, object]:
+    nf = g.pipe.neutral
+    c = g.carried
+    return {
+        "from_s": round(g.span_s[0], 4),
+        "neutral_s": round(nf.anchors[0][0], 4) if nf.found else None,
+        "kept_axes": [] if c is None else list(c.kept),
+        "turned_deg": {} if c is None else {k: round(v, 1) for k, v in c.turned_deg.items()},
+    }

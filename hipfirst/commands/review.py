@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from analysis.config import EXERCISES, PipelineConfig
+from analysis.recalibration import sidecar_restarts
 from analysis.results import SessionReview
 from analysis.review import review_session
-from analysis.session_csv import read_session_csv
+from analysis.session_csv import read_session_csv, sidecar_path
 from hipfirst.errors import UserError
 from hipfirst.recording import parse_recording_name, read_sidecar
 from hipfirst.report.rep_csv import write_angles_csv, write_rep_csv
@@ -69,7 +70,9 @@ def load_and_review(
     *,
     causal: bool = False,
 ) -> tuple[SessionReview, PipelineConfig, str]:
-    """Read and review one session: (review, config used, where the exercise came from)."""
+    """Read and review one session: (review, config used, where the exercise came from).
+    The sidecar's re-calibrations (``calibration`` entries of kind ``recalibrate``, made
+    live by ``LiveSession.recalibrate()``) restart the analysis where the session did."""
     if not path.exists():
         raise UserError(f"{path}: no such file")
     if path.is_dir():
@@ -79,7 +82,12 @@ def load_and_review(
     session = read_session_csv(path, allow_torn_tail=side.get("complete") is False)
     name, source = resolve_exercise(path, session.meta, exercise)
     cfg = PipelineConfig.for_exercise(name)
-    review = review_session(session, config=cfg, progress=progress, smooth=not causal)
+    restarts = sidecar_restarts(
+        session, side, sidecar_file=str(sidecar_path(path)), torn=side.get("complete") is False
+    )
+    review = review_session(
+        session, config=cfg, progress=progress, smooth=not causal, restarts_s=restarts
+    )
     return review, cfg, source
 
 

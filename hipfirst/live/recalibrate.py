@@ -6,16 +6,13 @@ what ``LiveSession.recalibrate()`` keeps while the new neutral is searched: the 
 session swaps in a fresh streaming pipeline (a new stillness/neutral search, the same
 configuration and sensors), and once that pipeline has found the new neutral,
 :func:`carried_axes` picks which learned flexion axes carry over into it
-(``AxisTilt.seed``):
-
-- a sensor named in ``relearn`` (the set-up flow names the one it asked to re-clip)
-  learns its axis again from the movement that follows;
-- any other sensor keeps its axis if its neutral up vector, in its own frame, moved less
-  than ``keep_axis_max_deg`` (it was not re-clipped: the lifter stands as before, give or
-  take a few degrees); a sensor whose up vector moved more was re-clipped and relearns.
-
-What this cannot see: a sensor re-clipped by a turn about the vertical only (its up vector
-unchanged) keeps its old, now wrong, axis; name it in ``relearn`` (the set-up flow does).
+(``AxisTilt.seed``), with the rule offline review applies too
+(:func:`analysis.recalibration.carry_axes`): a sensor named in ``relearn`` (the set-up
+flow names the one it asked to re-clip) learns its axis again from the movement that
+follows; any other keeps its axis unless its neutral up vector, in its own frame, moved
+more than ``keep_axis_max_deg`` (it was re-clipped). A sensor re-clipped by a turn about
+the vertical only (its up vector unchanged) keeps its old, now wrong, axis; name it in
+``relearn`` (the set-up flow does).
 
 Seeding right after the neutral is found is the same as passing ``axes=`` when the
 pipeline is built: before the neutral is known no sample votes for an axis (tested in
@@ -28,8 +25,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KEEP_AXIS_MAX_DEG = 10.0
-"""A sensor whose neutral up vector moved less than this was not re-clipped."""
+from analysis.recalibration import KEEP_AXIS_MAX_DEG, carry_axes
+
+__all__ = ["KEEP_AXIS_MAX_DEG", "Recalibration", "carried_axes"]
 
 
 @dataclass
@@ -75,21 +73,14 @@ def carried_axes(
 ) -> np.ndarray:
     """Axes (S, 3) to seed the new pipeline with (NaN rows: relearn); fills ``rec.kept``
     and ``rec.turned_deg``."""
-    out = np.full_like(rec.old_axes, np.nan)
-    rec.kept = []
-    rec.turned_deg = {}
-    if rec.old_u0 is None:
-        return out
-    cos_keep = float(np.cos(np.radians(keep_axis_max_deg)))
-    for i, name in enumerate(rec.sensors):
-        a, b = rec.old_u0[i], new_u0[i]
-        cos = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
-        if not np.isfinite(cos):
-            continue
-        rec.turned_deg[name] = float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
-        axis = rec.old_axes[i]
-        if name in rec.relearn or cos < cos_keep or not np.isfinite(axis).all():
-            continue
-        out[i] = axis
-        rec.kept.append(name)
-    return out
+    got = carry_axes(
+        rec.sensors,
+        rec.old_u0,
+        rec.old_axes,
+        new_u0,
+        relearn=rec.relearn,
+        keep_axis_max_deg=keep_axis_max_deg,
+    )
+    rec.kept = got.kept
+    rec.turned_deg = got.turned_deg
+    return got.axes
