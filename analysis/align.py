@@ -6,9 +6,10 @@ slowest sensor's packet interval), by linear interpolation between the two sampl
 around it. Dropped samples are bridged by the same interpolation. When the caller says
 a sensor has gone silent (``advance(hold=True)``, live only; in a complete recording
 every sensor catches up), the grid runs on to ``max_lag_s`` behind the newest sample
-and the silent sensor is held at its last value meanwhile. Those values, and any bridged
-across a silence longer than ``max_lag_s`` once the sensor is back, are guesses: they
-are marked in ``unknown`` and counted in ``held``.
+and the silent sensor is held at its last value meanwhile. Those values, and any
+interpolated across a gap longer than ``bridge_max_s`` (live, once the sensor is back;
+in a recording with a lost stretch), are guesses: they are marked in ``unknown`` and
+counted in ``held``.
 Because each grid value depends only on the samples around it, any chunking of the
 input gives exactly the same output.
 """
@@ -21,9 +22,18 @@ import numpy as np
 
 
 class GridResampler:
-    def __init__(self, n_sensors: int, n_channels: int, *, grid_hz: float, max_lag_s: float):
+    def __init__(
+        self,
+        n_sensors: int,
+        n_channels: int,
+        *,
+        grid_hz: float,
+        max_lag_s: float,
+        bridge_max_s: float = math.inf,
+    ):
         self.grid_hz = grid_hz
         self.max_lag_s = max_lag_s
+        self.bridge_max_s = bridge_max_s
         self._n = n_sensors
         self._c = n_channels
         self._t: list[np.ndarray] = [np.zeros(0) for _ in range(n_sensors)]
@@ -37,7 +47,7 @@ class GridResampler:
         """Samples ignored because their time did not increase."""
         self.held = [0] * n_sensors
         """Grid samples per sensor whose value is unknown: held past its last sample, or
-        bridged across a silence longer than ``max_lag_s`` (only with a finite one)."""
+        interpolated across a gap longer than ``bridge_max_s``."""
         self.unknown: np.ndarray | None = None
         """``(S, m)`` mask of those samples in the last ``advance`` output (None: none)."""
 
@@ -97,8 +107,8 @@ class GridResampler:
             np.maximum(i, 0, out=i)
             t0 = t[i]
             step = t[i + 1] - t0
-            if self.max_lag_s < math.inf:
-                self._mark(s, (tg > t[-1]) | ((step > self.max_lag_s) & (tg > t0)))
+            if self.bridge_max_s < math.inf:
+                self._mark(s, (tg > t[-1]) | ((step > self.bridge_max_s) & (tg > t0)))
             w = (tg - t0) / step
             np.minimum(w, 1.0, out=w)
             np.maximum(w, 0.0, out=w)
@@ -113,7 +123,7 @@ class GridResampler:
         return tg, out
 
     def _mark(self, s: int, unknown: np.ndarray) -> None:
-        if self.max_lag_s == math.inf or not unknown.any():
+        if self.bridge_max_s == math.inf or not unknown.any():
             return
         if self.unknown is None:
             self.unknown = np.zeros((self._n, len(unknown)), dtype=bool)

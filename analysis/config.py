@@ -25,7 +25,11 @@ class PipelineConfig:
     grid_hz: float = 100.0
     """All angles live on one uniform grid; 100 Hz resolves a 1 s swing to 10 ms."""
     max_lag_s: float = 1.0
-    """A sensor more than this behind the others is held at its last value (live only)."""
+    """Live, a sensor silent this long while the others deliver (or 1.5x its packet span
+    if longer) is held at its last value so the others keep flowing; held values, and
+    values interpolated across a gap longer than this (live or in a recording), are
+    unknown: no angle, no alert. 1 s: ten times a BLE link's worst connection-event
+    retry, well under a hinge's descent."""
 
     # --- stillness and neutral -------------------------------------------
     still_smooth_s: float = 0.2

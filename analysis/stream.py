@@ -108,7 +108,9 @@ class StreamingPipeline:
             acc_g=c.still_acc_g,
         )
         self._max_lag_s = c.max_lag_s if hold_laggards else math.inf
-        self.grid = GridResampler(len(names), 7, grid_hz=c.grid_hz, max_lag_s=self._max_lag_s)
+        self.grid = GridResampler(
+            len(names), 7, grid_hz=c.grid_hz, max_lag_s=self._max_lag_s, bridge_max_s=c.max_lag_s
+        )
         self.neutral = NeutralFinder(
             len(names),
             grid_hz=c.grid_hz,
@@ -244,7 +246,8 @@ class StreamingPipeline:
     # ------------------------------------------------------------------
     @property
     def held_s(self) -> dict[str, float]:
-        """Per sensor, grid time its value was held while it was silent (live)."""
+        """Per sensor, grid time its value was unknown: held while it was silent (live),
+        or across a gap longer than ``max_lag_s``."""
         hz = self.config.grid_hz
         return {n: self.grid.held[i] / hz for n, i in self._index.items()}
 

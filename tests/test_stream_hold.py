@@ -166,3 +166,28 @@ def test_a_sensor_lost_mid_rep_raises_no_false_alert_and_its_angles_are_unknown(
         truth = sim.angles
         want = np.interp(t, truth.time_s, truth.hip_deg if lost == "lumbar" else truth.lumbar_deg)
         assert np.sqrt(np.mean((other - want)[after] ** 2)) < 1.0
+
+
+def test_the_review_of_a_recording_with_a_lost_stretch_leaves_it_unknown() -> None:
+    """Offline the grid used to interpolate straight across a 4 s hole in the lumbar
+    sensor: a made-up lumbar angle that flagged good reps (lumbar_extension, or
+    lumbar_first) in 6 of 6 seeds tried."""
+    from analysis.review import review_session
+    from analysis.session import SensorStream
+
+    sim = simulate(SimConfig(exercise="rdl", reps=4, seed=902, rate_hz=100.0))
+    rep2 = sim.reps[1]
+    t0, t1 = rep2.start_s - 0.5, rep2.start_s + 3.5
+    st = sim.session.sensors["lumbar"]
+    keep = (st.time_s < t0) | (st.time_s >= t1)
+    sensors = dict(sim.session.sensors)
+    sensors["lumbar"] = SensorStream("lumbar", st.time_s[keep], st.acc_g[keep], st.gyr_dps[keep])
+    rv = review_session(
+        Session(sensors, source="gap.csv"), config=PipelineConfig.for_exercise("rdl")
+    )
+    assert len(rv.reps) == 4 and all(r.flags == () for r in rv.reps)
+    t, lumbar = rv.angles.time_s, rv.angles.lumbar_deg
+    assert lumbar is not None and rv.angles.hip_deg is not None
+    assert np.isnan(lumbar[(t > t0 + 0.02) & (t < t1 - 0.02)]).all()
+    assert not np.isnan(lumbar[(t > 2.5) & (t < t0 - 0.02)]).any()
+    assert not np.isnan(rv.angles.hip_deg[t > 2.5]).any()
