@@ -27,7 +27,8 @@ the dashboard's prompt line). States (``flow.state``):
 Sensor buttons (``on_button``, e.g. a Movella DOT): a single click marks the set: in
 ``go`` it ends the set (-> ``rest``), in ``rest`` it starts the next one (-> ``go``); in
 ``fix`` it re-calibrates. A double click re-calibrates in any state. Every mark is logged
-(``marks`` and ``session.add_marker``: ``set_start`` / ``set_end``).
+(``marks``: ``set_start`` / ``set_end``; and ``session.add_marker``, which records those and
+``recalibrate`` with the click's ``source`` and ``sensor`` in the recording, crash-safe).
 """
 
 from __future__ import annotations
@@ -196,15 +197,20 @@ class SetFlow(LiveHooks):
 
     def on_button(self, press: ButtonEvent) -> None:
         if press.clicks >= 2:
+            self._log_mark("recalibrate", press.time_s, "button", press.sensor)
             self._recalibrate(set(), reason=f"{press.sensor} button double click")
         else:
-            self.mark_set(press.time_s)
+            self.mark_set(press.time_s, source="button", sensor=press.sensor)
 
     # --- set marks ----------------------------------------------------------
-    def mark_set(self, time_s: float) -> str | None:
-        """A set mark (a button click): ends the set in ``go``, starts the next in
-        ``rest``, re-calibrates in ``fix``. Returns the mark made, if any."""
+    def mark_set(
+        self, time_s: float, *, source: str = "app", sensor: str | None = None
+    ) -> str | None:
+        """A set mark (a button click: ``source="button"``, ``sensor`` its placement): ends
+        the set in ``go``, starts the next in ``rest``, re-calibrates in ``fix``. Returns
+        the mark made, if any."""
         if self.state == "fix":
+            self._log_mark("recalibrate", time_s, source, sensor)
             self._recalibrate(self._fix_sensors, reason="ready after a fix")
             return None
         if self.state == "go":
@@ -221,10 +227,13 @@ class SetFlow(LiveHooks):
         else:
             return None
         self.marks.append((time_s, kind, self.set_index))
+        self._log_mark(kind, time_s, source, sensor)
+        return kind
+
+    def _log_mark(self, kind: str, time_s: float, source: str, sensor: str | None) -> None:
         add = getattr(self._session, "add_marker", None)
         if callable(add):
-            add(kind, time_s, set=self.set_index)
-        return kind
+            add(kind, time_s, source=source, sensor=sensor, set=self.set_index)
 
     # --- states -------------------------------------------------------------
     def _stand(self, latest: LatestAngles) -> None:

@@ -162,5 +162,9 @@ async def test_dot_button_marks_sets_and_double_click_recalibrates(tmp_path: Pat
     # the marks and the recalibration are in the recording's sidecar
     side = read_sidecar(path)
     assert side is not None and side["complete"]
-    assert [(m["kind"], m["set"]) for m in side["markers"]] == [("set_end", 1), ("set_start", 2)]
+    assert [(m["kind"], m["set"], m["source"], m["sensor"]) for m in side["markers"]] == [
+        ("set_end", 1, "button", "lumbar"),
+        ("set_start", 2, "button", "lumbar"),
+        ("recalibrate", 2, "button", "lumbar"),
+    ]
     assert [c["kind"] for c in side["calibration"]] == ["neutral", "recalibrate", "neutral"]

@@ -16,8 +16,9 @@ on. The recording's sidecar gets a ``calibration`` entry for the request
 
 Sensor buttons (drivers with an ``on_button`` callback, e.g. the Movella DOT) reach the
 hooks as :class:`~hipfirst.live.buttons.ButtonEvent` (``on_button``); the set flow marks
-sets with them. ``session.add_marker(kind, time_s, ...)`` logs such marks (``markers`` in
-the recording's sidecar).
+sets with them. ``session.add_marker(kind, time_s, source=..., sensor=...)`` logs such marks
+(``SessionRecorder.add_marker``: ``markers`` in the sidecar within a flush interval, so a
+crash keeps them).
 """
 
 from __future__ import annotations
@@ -172,15 +173,24 @@ class LiveSession:
         for q in self._subscribers:
             q.put_nowait(item)
 
-    def add_marker(self, kind: str, time_s: float, **info: object) -> None:
-        """Log a mark (e.g. ``set_start``) in the summary and the recording's sidecar
-        (``markers``; written with the sidecar's next update, at the latest on close)."""
-        mark: dict[str, object] = {"kind": kind, "time_s": round(time_s, 4), **info}
+    def add_marker(
+        self,
+        kind: str,
+        time_s: float,
+        *,
+        source: str = "app",
+        sensor: str | None = None,
+        **info: str | int | float | bool | None,
+    ) -> None:
+        """Log a mark (``set_start``, ``set_end``, ``recalibrate``...) in the summary and the
+        recording (``recorder.add_marker``: crash-safe, in the sidecar's ``markers``).
+        ``source``: ``button`` (``sensor``: whose), ``key`` or ``app``."""
+        who = {} if sensor is None else {"sensor": sensor}
+        mark = {"time_s": round(time_s, 4), "kind": kind, "source": source, **who, **info}
         self.summary.markers.append(mark)
-        meta = getattr(self.recorder, "meta", None)
-        extra = getattr(meta, "extra", None)
-        if isinstance(extra, dict):
-            extra.setdefault("markers", []).append(mark)
+        add = getattr(self.recorder, "add_marker", None)
+        if callable(add):
+            add(time_s=time_s, kind=kind, source=source, sensor=sensor, **info)
 
     def _button(self, press: ButtonEvent) -> None:
         self.summary.buttons.append(press)

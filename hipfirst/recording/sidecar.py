@@ -2,19 +2,22 @@
 
 The CSV alone is enough for review; the sidecar adds what the CSV cannot carry:
 exercise, placements and devices (address, firmware), sample rates, calibration
-windows, alerts raised live, gaps, software version, whether the data is simulated,
-and whether the recording was closed cleanly (``complete``).
+windows, alerts raised live, gaps, markers (set start/end and recalibrate requests from a
+sensor button or a key: ``time_s``, ``kind``, ``source``, ``sensor``...), software version,
+whether the data is simulated, and whether the recording was closed cleanly (``complete``).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analysis.errors import InputError
 from analysis.session_csv import sidecar_path
 from hipfirst import __version__
 
@@ -67,6 +70,30 @@ def read_sidecar(csv_path: str | Path) -> dict[str, Any] | None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def read_markers(csv_path: str | Path) -> list[dict[str, Any]]:
+    """The sidecar's markers in time order (``[]`` without a sidecar or markers); a marker
+    without a finite ``time_s`` or a ``kind``/``source`` string is an ``InputError``."""
+    data = read_sidecar(csv_path)
+    raw = [] if data is None else data.get("markers", [])
+    name = sidecar_path(csv_path).name
+    if not isinstance(raw, list):
+        raise InputError(name, "not a list", field="markers")
+    out = []
+    for i, m in enumerate(raw):
+        where = f"markers[{i}]"
+        if not isinstance(m, dict):
+            raise InputError(name, "not an object", field=where)
+        t = m.get("time_s")
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
+            raise InputError(name, f"not a finite number: {t!r}", field=f"{where}.time_s")
+        for key in ("kind", "source"):
+            if not isinstance(m.get(key), str) or not m[key]:
+                bad = f"missing or not text: {m.get(key)!r}"
+                raise InputError(name, bad, field=f"{where}.{key}")
+        out.append(dict(m))
+    return sorted(out, key=lambda m: m["time_s"])
 
 
 def _plain(obj: object) -> object:

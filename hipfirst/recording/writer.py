@@ -16,6 +16,9 @@ Durability: a background thread flushes and ``os.fsync``s the CSV every
 ``flush_interval_s`` (default 0.5 s) and rewrites the sidecar atomically when it changed,
 so a ``kill -9`` loses at most the last flush interval plus the reorder hold; the torn
 last line it may leave is dropped by ``read_session_csv(..., allow_torn_tail=True)``.
+Alerts, gaps, calibration windows and markers (set start/end, recalibrate: a button
+click or a key) go to the sidecar the same way: each marks it changed, and the flusher
+rewrites it atomically within ``flush_interval_s``, whatever happens to the process next.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ class SessionRecorder:
         self.alerts: list[dict[str, Any]] = []
         self.gaps: list[dict[str, Any]] = []
         self.calibration: list[dict[str, Any]] = []
+        self.markers: list[dict[str, Any]] = []
         self.devices: dict[str, dict[str, Any]] = {k: dict(v) for k, v in self.meta.devices.items()}
         self.started_at = datetime.now().astimezone().isoformat(timespec="seconds")
         self.closed = False
@@ -201,6 +205,38 @@ class SessionRecorder:
             )
             self._sidecar_dirty = True
 
+    def add_marker(
+        self,
+        *,
+        time_s: float,
+        kind: str,
+        source: str,
+        sensor: str | None = None,
+        **info: str | int | float | bool | None,
+    ) -> dict[str, Any]:
+        """A mark on the session clock: ``kind`` what it marks (``set_end``, ``set_start``,
+        ``recalibrate``...), ``source`` what made it (``button``, ``key``, ``app``),
+        ``sensor`` the placement whose button was pressed, ``info`` plain extras (e.g.
+        ``set=2``). Crash-safe like alerts: in the sidecar within ``flush_interval_s``."""
+        if not isinstance(kind, str) or not kind or not isinstance(source, str) or not source:
+            raise ValueError(f"marker needs a kind and a source, got {kind!r} / {source!r}")
+        if not np.isfinite(time_s):
+            raise ValueError(f"marker {kind!r}: time_s {time_s!r} is not finite")
+        mark: dict[str, Any] = {"time_s": round(float(time_s), 4), "kind": kind, "source": source}
+        if sensor is not None:
+            mark["sensor"] = sensor
+        for key, value in info.items():
+            if key in mark or not isinstance(value, str | int | float | bool | None):
+                raise ValueError(f"marker {kind!r}: field {key!r} cannot be recorded")
+            mark[key] = value
+        with self._lock:
+            self.markers.append(mark)
+            self._sidecar_dirty = True
+            if self.closed:  # a late click after close: the sidecar is rewritten, not lost
+                self._sidecar_dirty = False
+                write_sidecar(self.path, self.sidecar())
+        return dict(mark)
+
     # ------------------------------------------------------------------ output
 
     def _release(self, *, force: bool) -> None:
@@ -291,6 +327,7 @@ class SessionRecorder:
             "calibration": list(self.calibration),
             "alerts": list(self.alerts),
             "gaps": list(self.gaps),
+            "markers": list(self.markers),
         }
 
     def close(self, *, status: dict[str, Any] | None = None) -> None:

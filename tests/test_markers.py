@@ -1,0 +1,123 @@
+"""Set marks in the recording: ``SessionRecorder.add_marker`` to the sidecar, read back by
+``read_markers``, and kept when the process is killed mid-set (a real SIGKILL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analysis.errors import InputError
+from analysis.session_csv import read_session_csv
+from hipfirst.recording import RecordingMeta, SessionRecorder, read_sidecar
+from hipfirst.recording.sidecar import read_markers
+
+
+def test_markers_in_the_sidecar_at_the_next_flush_and_read_back_in_time_order(
+    tmp_path: Path,
+) -> None:
+    p = tmp_path / "m.csv"
+    rec = SessionRecorder(p, meta=RecordingMeta(exercise="rdl"), autoflush=False)
+    got = rec.add_marker(time_s=12.34567, kind="set_end", source="button", sensor="lumbar", set=1)
+    assert got == {"time_s": 12.3457, "kind": "set_end", "source": "button",
+                   "sensor": "lumbar", "set": 1}  # fmt: skip
+    side = read_sidecar(p)
+    assert side is not None and side["markers"] == []  # not before the flush
+    rec.add_marker(time_s=3.0, kind="recalibrate", source="key")
+    rec.flush()
+    side = read_sidecar(p)
+    assert side is not None and side["complete"] is False
+    assert [m["kind"] for m in side["markers"]] == ["set_end", "recalibrate"]  # as made
+    assert [(m["time_s"], m["kind"], m.get("sensor")) for m in read_markers(p)] == [
+        (3.0, "recalibrate", None),
+        (12.3457, "set_end", "lumbar"),
+    ]
+    rec.close()
+    rec.add_marker(time_s=20.0, kind="set_start", source="button", sensor="thigh")
+    late = read_sidecar(p)  # a click after close still reaches the file
+    assert late is not None and late["complete"] is True
+    assert [m["kind"] for m in late["markers"]] == ["set_end", "recalibrate", "set_start"]
+
+
+def test_bad_markers_refused_and_bad_sidecar_markers_named(tmp_path: Path) -> None:
+    p = tmp_path / "m.csv"
+    rec = SessionRecorder(p, autoflush=False)
+    with pytest.raises(ValueError, match="kind and a source"):
+        rec.add_marker(time_s=1.0, kind="", source="button")
+    with pytest.raises(ValueError, match="not finite"):
+        rec.add_marker(time_s=float("nan"), kind="set_end", source="button")
+    with pytest.raises(ValueError, match="'note'"):
+        rec.add_marker(time_s=1.0, kind="set_end", source="key", note=[1, 2])  # type: ignore[arg-type]
+    rec.close()
+    assert read_markers(p) == []
+    side = json.loads((tmp_path / "m.json").read_text())
+    side["markers"] = [{"time_s": 1.0, "kind": "set_end", "source": "key"},
+                       {"time_s": "soon", "kind": "set_start", "source": "key"}]  # fmt: skip
+    (tmp_path / "m.json").write_text(json.dumps(side))
+    with pytest.raises(InputError, match=r"^m\.json: markers\[1\]\.time_s: not a finite"):
+        read_markers(p)
+    assert read_markers(tmp_path / "absent.csv") == []
+
+
+CHILD = r"""
+import sys, time
+import numpy as np
+from hipfirst.recording import RecordingMeta, SessionRecorder
+rec = SessionRecorder(sys.argv[1], meta=RecordingMeta(exercise="rdl"))
+marks = [(0.6, "set_end", 1), (1.2, "set_start", 2)]
+rate = 100.0
+sent = {"lumbar": 0, "sacrum": 0, "thigh": 0}
+t0 = time.monotonic()
+print(repr(t0), flush=True)
+while True:
+    now = time.monotonic() - t0
+    n = int(now * rate)
+    for name in sent:
+        idx = np.arange(sent[name], n)
+        if len(idx):
+            acc = np.column_stack([np.sin(idx / 50), np.cos(idx / 50), 0 * idx + 0.1])
+            rec.add(name, idx / rate, acc, np.zeros((len(idx), 3)))
+            sent[name] = n
+    while marks and now >= marks[0][0]:
+        _, kind, n_set = marks.pop(0)
+        rec.add_marker(time_s=now, kind=kind, source="button", sensor="sacrum", set=n_set)
+        print(f"{kind} {now!r}", flush=True)
+    time.sleep(0.013)
+"""
+
+
+def test_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
+    """A recording process clicks the set's end and the next set's start, is SIGKILLed a
+    second later in the middle of set 2, and both marks are in the sidecar it left."""
+    p = tmp_path / "killed.csv"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(p)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    t0 = float(child.stdout.readline())
+    made = []
+    for _ in range(2):
+        kind, t = child.stdout.readline().split()
+        made.append((kind, float(t)))
+    time.sleep(1.0)  # two flush intervals of the writer (0.5 s)
+    os.kill(child.pid, signal.SIGKILL)
+    t_kill = time.monotonic() - t0
+    child.wait()
+    assert child.returncode == -signal.SIGKILL
+    side = read_sidecar(p)
+    assert side is not None and side["complete"] is False  # never closed
+    marks = read_markers(p)
+    assert [(m["kind"], m["time_s"]) for m in marks] == [(k, round(t, 4)) for k, t in made]
+    assert all(m["source"] == "button" and m["sensor"] == "sacrum" for m in marks)
+    assert [m["set"] for m in marks] == [1, 2]
+    s = read_session_csv(p, allow_torn_tail=True, warn=lambda _m: None)
+    for st in s.sensors.values():  # the samples around the marks are there too
+        np.testing.assert_allclose(st.time_s, np.arange(st.samples) / 100.0)
+        assert made[-1][1] < st.time_s[-1] and st.time_s[-1] >= t_kill - 1.0
