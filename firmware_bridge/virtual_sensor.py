@@ -11,8 +11,9 @@ is streamed from its first sample (handy for replaying a session end to end).
 With ``wait_for_go=True`` the wearer stands still (the source's first sample) until
 :meth:`VirtualSensor.go`, as a lifter waits for the app to say it is ready.
 
-Tests reach in through the fault hooks (:meth:`corrupt_next`, :meth:`drop_link`)
-and the records (:attr:`haptic_log`, :attr:`commands`, :attr:`stats`).
+Tests reach in through the fault hooks (:meth:`corrupt_next`, :meth:`drop_link`,
+:meth:`notify_status`), the button (:meth:`press_button`) and the records
+(:attr:`haptic_log`, :attr:`commands`, :attr:`stats`).
 """
 
 from __future__ import annotations
@@ -164,6 +165,8 @@ class VirtualSensor:
         self.stats = SensorStats()
         self.haptic_log: list[HapticEvent] = []
         self.commands: list[Command] = []
+        self.button_presses = 0
+        """Presses since power-on (the button event's ``count``, before wrapping)."""
         self._decimation = 1
         self._seq = 0
         self._backfill: collections.OrderedDict[int, ImuPacket] = collections.OrderedDict()
@@ -325,6 +328,30 @@ class VirtualSensor:
             await connection.disconnect(reason=HCI_CONNECTION_TIMEOUT_ERROR)
         else:
             self._spawn(self._advertise_later(seconds))
+
+    async def press_button(self, presses: int = 1, *, gap_s: float = 0.15) -> list[int]:
+        """Press the button ``presses`` times, ``gap_s`` apart (on the device clock): one
+        status event per press (PROFILE.md, Event 0x01: press count, device time at the
+        press). Unconnected, presses count but nothing is sent. Returns the presses'
+        device times in µs."""
+        stamps = []
+        for i in range(presses):
+            if i:
+                await asyncio.sleep(gap_s / self.speed)
+            self.button_presses += 1
+            t_us = self.device_time_us()
+            stamps.append(t_us)
+            event = status.DeviceEvent(
+                event=status.EVENT_BUTTON, count=self.button_presses % 0x10000, device_time_us=t_us
+            )
+            await self.notify_status(bytes(event))
+        return stamps
+
+    async def notify_status(self, raw: bytes) -> None:
+        """Notify ``raw`` on the status characteristic (to a subscribed host), e.g.
+        hand-written or malformed event bytes."""
+        if self._connection is not None:
+            await self.device.notify_subscriber(self._connection, self._gatt.status, raw)
 
     async def set_battery(self, pct: int) -> None:
         self.battery_pct = pct

@@ -111,7 +111,7 @@ async def test_dot_button_marks_sets_and_double_click_recalibrates(tmp_path: Pat
             hooks=[flow, clicker],
             rate_hz=60.0,
         )
-        assert session.button_sensors == ["lumbar"]
+        assert session.button_sensors == ["lumbar", "sacrum", "thigh"]  # DOT and hipfirst
         stop = asyncio.Event()
 
         async def stop_when_done() -> None:

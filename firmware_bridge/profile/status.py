@@ -1,6 +1,7 @@
-"""Status characteristic: an :class:`Ack` per control write, :class:`DeviceState` on read.
+"""Status characteristic: an :class:`Ack` per control write, :class:`DeviceState` on read,
+a :class:`DeviceEvent` per button press.
 
-The first byte says which: ``0x01`` ack, ``0x02`` state.
+The first byte says which: ``0x01`` ack, ``0x02`` state, ``0x03`` event.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ KIND_STATE = 0x02
 KIND_EVENT = 0x03
 
 EVENT_BUTTON = 0x01
-"""The sensor's button was pressed (a lifter marking a set start or end)."""
+"""The sensor's button was pressed once (PROFILE.md: one event per debounced press)."""
+CLICK_GAP_US = 500_000
+"""Presses at most this far apart on the device clock are one click (PROFILE.md: hosts
+group them: 1 press = single click, 2 = double, 3 = triple)."""
 
 CAP_ACCEL_ONLY = 0x01
 """The device has no gyroscope."""
@@ -162,7 +166,8 @@ EVENT = struct.Struct("<BBHQ")
 @dataclass(frozen=True, slots=True)
 class DeviceEvent:
     """Something that happened on the device (notify, 12 bytes): ``kind u8, event u8,
-    count u16, device_time_us u64``. ``count`` numbers events of this type (wraps)."""
+    count u16, device_time_us u64``. For ``EVENT_BUTTON``: one per press, ``count`` the
+    presses since boot (wraps), ``device_time_us`` the device clock at the press."""
 
     event: int
     count: int

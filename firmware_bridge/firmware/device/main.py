@@ -112,16 +112,21 @@ class Sensor:
                 self._notify(self.imu_char, p)
 
     async def housekeeping_loop(self):
-        seen = 0
         while True:
             pct = self.battery.percent()
             self.batt_char.write(struct.pack("<B", pct))
             name = hfproto.advert_name(self.addr_tail, self.core.placement)
             self.screen.show(name, self.core.placement, pct, self.core.streaming, self.button.presses)
-            if self.button.presses != seen:
-                seen = self.button.presses
-                self._notify(self.status_char, hfproto.pack_event(hfproto.EVENT_BUTTON, seen, time.ticks_us()))
             await asyncio.sleep_ms(200)
+
+    async def button_loop(self):
+        # One status event per press, stamped at the press (PROFILE.md, Event 0x01); the
+        # host groups presses into single/double clicks. Unconnected presses still count.
+        while True:
+            await asyncio.sleep_ms(20)
+            while self.button.stamps:
+                count, t_us = self.button.stamps.pop(0)
+                self._notify(self.status_char, hfproto.pack_event(hfproto.EVENT_BUTTON, count, t_us))
 
     async def advertise_loop(self):
         while True:
@@ -139,7 +144,9 @@ class Sensor:
 
 async def main():
     s = Sensor()
-    await asyncio.gather(s.advertise_loop(), s.control_loop(), s.imu_loop(), s.housekeeping_loop())
+    await asyncio.gather(
+        s.advertise_loop(), s.control_loop(), s.imu_loop(), s.housekeeping_loop(), s.button_loop()
+    )
 
 
 asyncio.run(main())

@@ -1,5 +1,6 @@
 # Haptic (vibration motor or buzzer), battery level, button and screen.
 import asyncio
+import time
 
 from machine import ADC, PWM, Pin
 
@@ -48,12 +49,24 @@ class Battery:
 
 
 class Button:
-    """Counts presses (active low); the main loop turns a press into a set mark."""
+    """Counts debounced presses (active low) and stamps each with the device clock (the
+    low 32 bits of ticks_us, as packets and acks); the main loop sends one status event
+    per press (PROFILE.md, Event 0x01)."""
+
+    DEBOUNCE_US = 50000
 
     def __init__(self, pin):
         self.pin = Pin(pin, Pin.IN, Pin.PULL_UP)
         self.presses = 0
+        self.stamps = []  # (count, device time) not sent yet; the IRQ appends, the loop pops
+        self._last = None
         self.pin.irq(self._irq, Pin.IRQ_FALLING)
 
     def _irq(self, _pin):
+        now = time.ticks_us()
+        if self._last is not None and time.ticks_diff(now, self._last) < self.DEBOUNCE_US:
+            return  # contact bounce: the same press
+        self._last = now
         self.presses += 1
+        if len(self.stamps) < 8:
+            self.stamps.append((self.presses, now & 0xFFFFFFFF))
