@@ -121,3 +121,96 @@ def test_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
     for st in s.sensors.values():  # the samples around the marks are there too
         np.testing.assert_allclose(st.time_s, np.arange(st.samples) / 100.0)
         assert made[-1][1] < st.time_s[-1] and st.time_s[-1] >= t_kill - 1.0
+
+
+LIVE_CHILD = r"""
+import asyncio, logging, sys
+from analysis.config import PipelineConfig
+from analysis.sim import SimConfig, simulate
+from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
+from firmware_bridge.manager.hipfirst_driver import CLICK_WAIT_S
+from firmware_bridge.virtual_link import VirtualLink, virtual_link_settings
+from firmware_bridge.virtual_sensor import VirtualSensor
+from firmware_bridge.virtual_sensor_source import SampleSource
+from hipfirst.live import LiveHooks, LiveSession
+from hipfirst.recording import RecordingMeta, SessionRecorder
+from hipfirst.setflow import SetFlow
+logging.getLogger("bumble").setLevel(logging.ERROR)
+SPEED = 4.0
+sim = simulate(SimConfig(exercise="rdl", reps=2, sets=2, rest_s=10.0, seed=4301, rate_hz=60.0,
+                         clock_offset_s=0.0, clock_drift_ppm=0.0, still_start_s=6.0))
+first = [r for r in sim.reps if r.set_index == 0]
+second = [r for r in sim.reps if r.set_index == 1]
+plan = [first[-1].end_s + 1.5, second[0].start_s - 4.0]
+sensors = {}
+
+class Lifter(LiveHooks):
+    # presses the sacrum sensor's button at the planned times; prints each mark logged
+    def attach(self, session):
+        self.session, self.seen = session, 0
+    def on_angles(self, latest):
+        while plan and latest.time_s >= plan[0]:
+            plan.pop(0)
+            asyncio.ensure_future(sensors["sacrum"].press_button(1))
+        marks = self.session.summary.markers
+        for m in marks[self.seen:]:
+            print(m["kind"], m["time_s"], second[0].start_s, second[-1].end_s, flush=True)
+        self.seen = len(marks)
+
+async def main():
+    async with VirtualLink() as link:
+        for p in ("lumbar", "sacrum", "thigh"):
+            sensors[p] = VirtualSensor(link, SampleSource.from_sim(sim, p), speed=SPEED,
+                                       placement=p)
+        await asyncio.gather(*(s.start() for s in sensors.values()))
+        drivers = [Target(p, s.address, HipfirstDriver()) for p, s in sensors.items()]
+        for t in drivers:
+            t.driver.click_wait_s = CLICK_WAIT_S / SPEED
+        loop = asyncio.get_running_loop()
+        manager = SensorManager(drivers, clock=lambda: loop.time() * SPEED,
+                                settings=virtual_link_settings(link, rate_hz=60.0))
+        recorder = SessionRecorder(sys.argv[1], meta=RecordingMeta(
+            exercise="rdl", placements=["lumbar", "sacrum", "thigh"]))
+        session = LiveSession(manager, config=PipelineConfig.for_exercise("rdl"),
+                              recorder=recorder, hooks=[SetFlow(say=lambda _t: None), Lifter()],
+                              rate_hz=60.0)
+        await session.run(duration_s=1e6)
+
+asyncio.run(main())
+"""
+
+
+def test_live_button_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
+    """The whole live path in a real process: virtual hipfirst sensors over the virtual
+    link, bleak, the driver's button clicks, the set flow, the session, the recorder. The
+    sacrum button ends set 1 and starts set 2; the process is SIGKILLed in set 2's reps."""
+    p = tmp_path / "live.csv"
+    child = subprocess.Popen(
+        [sys.executable, "-c", LIVE_CHILD, str(p)], stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdout is not None
+    try:
+        made = []
+        for _ in range(2):
+            kind, t, start2, end2 = child.stdout.readline().split()
+            made.append((kind, float(t)))
+        # the lifter starts set 2 four seconds after the click (1 s at 4x); kill in its reps
+        time.sleep(1.0 + (float(end2) - float(start2)) / 4.0 / 2.0)
+        assert child.poll() is None, "the session ended before the kill"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode == -signal.SIGKILL
+    side = read_sidecar(p)
+    assert side is not None and side["complete"] is False
+    marks = read_markers(p)
+    assert [(m["kind"], m["time_s"]) for m in marks] == made
+    assert [(m["kind"], m["set"], m["source"], m["sensor"]) for m in marks] == [
+        ("set_end", 1, "button", "sacrum"),
+        ("set_start", 2, "button", "sacrum"),
+    ]
+    assert [c["kind"] for c in side["calibration"]] == ["neutral"]
+    s = read_session_csv(p, allow_torn_tail=True, warn=lambda _m: None)
+    for st in s.sensors.values():  # recorded on past the marks
+        assert st.time_s[-1] > made[-1][1]
