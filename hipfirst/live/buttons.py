@@ -1,11 +1,20 @@
 """Sensor button clicks into the live session.
 
-A driver that reports button clicks exposes an ``on_button`` callback attribute (the
-Movella DOT driver: single/double/triple clicks from its device report, with the host
-clock at arrival). :func:`wire_buttons` chains the live session's handler onto every such
-driver (keeping a callback already set), turning each click into a :class:`ButtonEvent`
-on the session clock. The handler runs from the event loop soon after the notification,
-never inside bleak's callback.
+A driver that reports button clicks exposes an ``on_button`` callback attribute: the
+Movella DOT driver (single/double/triple clicks from its device report, host clock at the
+report's arrival, ~0.8 s after the last click) and the hipfirst driver (the sensor sends one
+event per press; the driver groups presses 0.5 s apart on the device clock into a click and
+hands it on 0.7 s after the last press, stamped with the first press's arrival).
+:func:`wire_buttons` chains the live session's handler onto every such driver (keeping a
+callback already set), turning each click into a :class:`ButtonEvent` on the session clock.
+The handler runs from the event loop soon after the notification, never inside bleak's
+callback.
+
+What a click does is the set flow's (:mod:`hipfirst.setflow`): single click = end the set /
+start the next, double click = calibrate again. The marks it makes go through
+``LiveSession.add_marker`` to ``SessionRecorder.add_marker`` with ``source="button"`` and
+``sensor`` = :attr:`ButtonEvent.sensor`, so they are in the sidecar within a flush interval
+and survive a crash.
 """
 
 from __future__ import annotations
@@ -24,7 +33,8 @@ class ButtonEvent:
     """Placement of the sensor whose button was clicked."""
     time_s: float
     """Session clock when the report arrived (a DOT sends it up to ~0.8 s after the
-    last click, once it knows whether more clicks follow)."""
+    last click, once it knows whether more clicks follow; a hipfirst sensor: when its
+    first press arrived)."""
     clicks: int
     """1, 2 or 3."""
     device_ms: int | None = None
