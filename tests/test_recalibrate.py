@@ -18,6 +18,7 @@ from analysis.session_csv import read_session_csv
 from analysis.sim import MountSlip, SimConfig, SimResult, simulate
 from analysis.stream import LatestAngles, SensorSpec, StreamingPipeline
 from firmware_bridge.manager import LinkEvent, SampleBlock
+from hipfirst.commands.review import load_and_review
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.demo import DemoOptions, run_demo
 from hipfirst.recording import read_sidecar
@@ -77,8 +78,9 @@ class Angles(LiveHooks):
             offsets.append(float(np.median(live[-n:] - true[-n:])))
         # the manager's clock alignment at 2 × real time: within 50 ms of each other
         assert np.ptp(offsets) < 0.05, offsets
+        self.offset_s = float(np.mean(offsets))
         rows = np.array(self.rows)
-        rows[:, 0] -= float(np.mean(offsets))
+        rows[:, 0] -= self.offset_s
         return rows
 
     def on_angles(self, latest: LatestAngles) -> None:
@@ -231,6 +233,17 @@ async def test_recalibrate_after_a_reclip_brings_the_angles_back_to_truth(tmp_pa
     assert cal[1][1] == pytest.approx(rec.from_s, abs=1e-3)
     assert cal[2][2] == pytest.approx(rec.neutral_s, abs=1e-3)
     assert cal[2][2] - cal[2][1] == pytest.approx(2.0)
+
+    # and `hipfirst review` of that recording restarts where the session re-calibrated:
+    # set 2 reads the truth there too, the same four reps
+    review, _, _ = load_and_review(out)
+    a = review.angles
+    assert a.hip_deg is not None and a.lumbar_deg is not None
+    reviewed = np.column_stack([a.time_s - angles.offset_s, a.hip_deg, a.lumbar_deg])
+    reviewed = reviewed[np.isfinite(reviewed).all(axis=1)]
+    errs = set_errors(sim, reviewed, set_index=1)
+    assert errs["hip_median"] < 1.5 and errs["lumbar_median"] < 1.5, errs
+    assert [round(r.start_s) for r in review.reps] == [round(r.start_s) for r in reps]
 
 
 async def test_set_flow_recalibrates_once_the_slipped_sensor_is_reclipped() -> None:
