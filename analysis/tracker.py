@@ -227,6 +227,13 @@ class RepTracker:
             if n in w.cross:
                 continue
             x = self.hist.get(n, a2, b)
+            if not np.isfinite(w.ref[n]):
+                # unknown at the top posture (a sensor back from a drop-out, settling):
+                # its first known value since is the reference
+                known = np.flatnonzero(np.isfinite(x))
+                if not len(known):
+                    continue
+                w.ref[n] = float(x[known[0]])
             i = first_crossing(x - w.ref[n], self._dep(n))
             if i >= 0:
                 c = a2 + i

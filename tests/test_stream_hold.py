@@ -152,6 +152,12 @@ def test_a_sensor_lost_mid_rep_raises_no_false_alert_and_its_angles_are_unknown(
     # a rep whose hip angle was not seen is not counted
     assert len(pipe.reps) == (4 if lost == "lumbar" else 3)
     assert all(r.flags == () for r in pipe.reps)
+    # the reps after it are measured again in full, against the truth
+    for r in pipe.reps:
+        if r.start_s > t1 + 1.5:
+            true = min(sim.reps, key=lambda tr: abs(tr.start_s - r.start_s))
+            assert r.lumbar_peak_deg == pytest.approx(true.lumbar_peak_deg, abs=1.5)
+            assert r.hip_rom_deg == pytest.approx(true.hip_rom_deg, abs=3.0)
     # the angles on the lost sensor are unknown while it is silent and settling, and only
     # then; the other angle stays known
     t, hip, lumbar = angles(pipe)

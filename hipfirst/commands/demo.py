@@ -15,7 +15,13 @@ from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.hold import HoldCoach
-from hipfirst.live.demo import SENSOR_FAULTS, DemoOptions, parse_sensor_faults, run_demo
+from hipfirst.live.demo import (
+    SENSOR_FAULTS,
+    DemoOptions,
+    parse_dropouts,
+    parse_sensor_faults,
+    run_demo,
+)
 from hipfirst.live.session import LiveHooks
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard
@@ -47,6 +53,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help=f"broken virtual sensors to show the set-up checks: {', '.join(SENSOR_FAULTS)} "
         "(e.g. thigh:scale=0.5)",
     )
+    p.add_argument(
+        "--drop-link",
+        default="",
+        metavar="P@AT:SECONDS,...",
+        help="a virtual sensor loses its link AT seconds into the set for SECONDS "
+        "(e.g. lumbar@14:4): its angles go unknown meanwhile, the others keep flowing",
+    )
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--speed", type=float, default=1.0, help="times real time (1)")
     p.add_argument("--out-dir", type=Path, default=Path("recordings"))
@@ -75,9 +88,13 @@ def run(args: argparse.Namespace) -> int:
         sensor_faults = parse_sensor_faults(args.sensor_fault)
     except ValueError as exc:
         raise UserError(f"--sensor-fault: {exc}") from exc
-    unknown = set(sensor_faults) - {"lumbar", "sacrum", "thigh"}
+    try:
+        dropouts = parse_dropouts(args.drop_link)
+    except ValueError as exc:
+        raise UserError(f"--drop-link: {exc}") from exc
+    unknown = (set(sensor_faults) | set(dropouts)) - {"lumbar", "sacrum", "thigh"}
     if unknown:
-        raise UserError(f"--sensor-fault: no {sorted(unknown)[0]!r} sensor in the demo "
+        raise UserError(f"--sensor-fault/--drop-link: no {sorted(unknown)[0]!r} sensor in the demo "
                         "(lumbar, sacrum, thigh)")  # fmt: skip
     opts = DemoOptions(
         exercise=args.exercise,
@@ -88,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=None if args.no_record else args.out_dir,
         out_file=None if args.no_record else args.output,
         sensor_faults=sensor_faults,
+        dropouts=dropouts,
     )
     return asyncio.run(_demo(opts, args))
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ class DemoOptions:
     out_file: Path | None = None
     sensor_faults: dict[str, str] = field(default_factory=dict)
     """Per placement, a broken sensor to show the set-up checks (see ``SENSOR_FAULTS``)."""
+    dropouts: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per placement, ``(at_s, seconds)``: the sensor loses its link ``at_s`` into the set
+    (the simulator's clock) and stays silent that long, as out of range."""
 
 
 SENSOR_FAULTS = ("scale=G", "frozen")
@@ -56,6 +60,24 @@ SENSOR_FAULTS = ("scale=G", "frozen")
 ``frozen``: the sensor repeats its first reading for the whole set (a stuck IMU)."""
 GO_TIMEOUT_S = 30.0
 """Longest the simulated lifter waits for every sensor to stream (session seconds)."""
+
+
+def parse_dropouts(text: str) -> dict[str, tuple[float, float]]:
+    """``"lumbar@12:4"`` -> ``{"lumbar": (12.0, 4.0)}`` (lose the link 12 s into the set
+    for 4 s); ``ValueError`` naming the part that is wrong."""
+    out: dict[str, tuple[float, float]] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        placement, _, when = part.partition("@")
+        at, _, seconds = when.partition(":")
+        try:
+            at_s, dur_s = float(at), float(seconds)
+        except ValueError:
+            at_s = dur_s = math.nan
+        if not placement.strip() or not (0 <= at_s < math.inf and 0 < dur_s <= 60):
+            raise ValueError(f"{part!r}: expected PLACEMENT@AT_S:SECONDS (at most 60 s), "
+                             "e.g. lumbar@12:4")  # fmt: skip
+        out[placement.strip()] = (at_s, dur_s)
+    return out
 
 
 def parse_sensor_faults(text: str) -> dict[str, str]:
@@ -142,6 +164,9 @@ async def run_demo(
     closed either way. ``sim``: a simulated session to stream instead of the one
     ``opts`` describes; ``on_session`` is called with the live session before it runs."""
     sim = sim or demo_sim(opts)
+    if set(opts.dropouts) - set(placements):
+        raise ValueError(f"dropout on {sorted(set(opts.dropouts) - set(placements))[0]!r}: "
+                         "no such sensor in the demo")  # fmt: skip
     config = config or PipelineConfig.for_exercise(opts.exercise)
     path = opts.out_file or (
         None if opts.out_dir is None else recording_path(opts.exercise, directory=opts.out_dir)
@@ -212,6 +237,11 @@ async def run_demo(
             now = loop.time()
             for s in sensors.values():
                 s.go(now)
+            await asyncio.gather(*(drop(p, *when) for p, when in opts.dropouts.items()))
+
+        async def drop(placement: str, at_s: float, seconds: float) -> None:
+            await asyncio.sleep(at_s / opts.speed)
+            await sensors[placement].drop_link(seconds / opts.speed)
 
         watcher = asyncio.create_task(stop_when_done())
         starter = asyncio.create_task(go_when_streaming())
