@@ -162,8 +162,13 @@ class StreamingPipeline:
         gyr_dps: np.ndarray | None = None,
         *,
         arrival_s: float | None = None,
+        defer: bool = False,
     ) -> list[LiveEvent]:
         """Feed samples of one sensor (time increasing); returns the events they caused.
+
+        ``defer``: only queue the samples; a later push processes them (a live consumer
+        that is behind batches its backlog this way: the stages cost per call, not per
+        sample, and the results are the same).
 
         ``arrival_s``: when the packet arrived, on the session clock (default: its last
         sample's time). A sensor is held (``hold_laggards``) once the others have kept
@@ -200,7 +205,7 @@ class StreamingPipeline:
                     silent[other] = now
             elif now - since > limit[other]:
                 hold = True
-        if hold or min(self._last_raw.values()) >= self._next_t:
+        if not defer and (hold or min(self._last_raw.values()) >= self._next_t):
             return self._run(hold=hold)
         return []
 

@@ -197,3 +197,28 @@ def test_the_review_of_a_recording_with_a_lost_stretch_leaves_it_unknown() -> No
     assert np.isnan(lumbar[(t > t0 + 0.02) & (t < t1 - 0.02)]).all()
     assert not np.isnan(lumbar[(t > 2.5) & (t < t0 - 0.02)]).any()
     assert not np.isnan(rv.angles.hip_deg[t > 2.5]).any()
+
+
+def test_deferred_pushes_give_the_same_angles_reps_and_alerts(
+    session: Session, complete: StreamingPipeline
+) -> None:
+    """A live session that is behind pushes its backlog with ``defer=True`` and lets the
+    last push run the stages once: the results are those of running every push."""
+    pkts = packets(session, dict.fromkeys(session.sensors, 5))
+    rng = np.random.default_rng(3)
+    defer = rng.random(len(pkts)) < 0.8  # runs of deferred pushes, up to dozens long
+    every, batched = pipeline(session, hold=True), pipeline(session, hold=True)
+    ev_every, ev_batched = [], []
+    for (arrival, name, i, j), d in zip(pkts, defer, strict=True):
+        st = session.sensors[name]
+        args = (name, st.time_s[i:j], st.acc_g[i:j], st.gyr_dps[i:j])
+        ev_every += every.push(*args, arrival_s=arrival)
+        ev_batched += batched.push(*args, arrival_s=arrival, defer=bool(d))
+    ev_every += every.finish()
+    ev_batched += batched.finish()
+    assert batched.held_s == dict.fromkeys(session.sensors, 0.0)
+    assert_same_angles(batched, every)
+    assert_same_angles(batched, complete)
+    key = [(e.kind, e.rep_index, e.flag) for e in ev_every]
+    assert key == [(e.kind, e.rep_index, e.flag) for e in ev_batched]
+    assert [r.to_json() for r in batched.reps] == [r.to_json() for r in every.reps]

@@ -108,6 +108,11 @@ class SensorManager:
                 f"sensors not streaming after {timeout_s:g} s: {reasons}"
             ) from self.links[missing[0]].first_error
 
+    @property
+    def backlog(self) -> int:
+        """Events waiting in :meth:`events` (the consumer is behind when this stays > 0)."""
+        return self._queue.qsize()
+
     async def events(self) -> AsyncIterator[Event]:
         """Everything the sensors produce, in arrival order; ends after :meth:`stop`."""
         while True:

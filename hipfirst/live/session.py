@@ -42,6 +42,10 @@ from hipfirst.live.recalibrate import KEEP_AXIS_MAX_DEG, Recalibration, carried_
 
 log = logging.getLogger(__name__)
 
+MAX_DEFER = 32
+"""A session that is behind (blocks already waiting) batches up to this many blocks into
+one pipeline run: caught up sooner, and never more than 32 blocks without output."""
+
 
 class Recorder(Protocol):
     """What the live session needs from a session recorder (``hipfirst.recording``)."""
@@ -130,6 +134,7 @@ class LiveSession:
         self._searching: Recalibration | None = None  # swapped, new neutral not found yet
         self._neutral_logged = False
         self.button_sensors = wire_buttons(manager, self._button)
+        self._deferred = 0  # blocks pushed without a pipeline run (see MAX_DEFER)
         self._rep_base = 0  # reps the pipelines before the current one completed
         self._max_rep = 0  # highest rep number completed so far
 
@@ -265,16 +270,21 @@ class LiveSession:
                     self._call("on_samples", item)
                     if self._pending is not None:
                         self._apply_recalibration(self._pending, float(item.time_s[0]))
+                    # behind (more blocks already waiting): batch them, at most MAX_DEFER
+                    defer = self.manager.backlog > 0 and self._deferred < MAX_DEFER
+                    self._deferred = self._deferred + 1 if defer else 0
+                    latest = self.pipeline.latest
                     events = self.pipeline.push(
                         item.sensor,
                         item.time_s,
                         item.acc_g,
                         item.gyr_dps,
                         arrival_s=item.arrival_s,
+                        defer=defer,
                     )
                     if not self._neutral_logged and self.pipeline.neutral.found:
                         self._neutral_found()
-                    if self.pipeline.latest is not None:
+                    if self.pipeline.latest is not None and self.pipeline.latest is not latest:
                         self._call("on_angles", self.pipeline.latest)
                     self._pipeline_events(events, item.arrival_s)
                 elif isinstance(item, GapEvent):

@@ -252,22 +252,31 @@ class SessionRecorder:
             cutoff = -np.inf if waiting or not self._last_t else min(self._last_t.values())
             stale = self._clock() - self.max_hold_s
             for batches in self._pending.values():
+                # a sensor's batches are in arrival (and time) order: the stale ones lead
                 for b in batches:
-                    if b.arrival <= stale:
-                        cutoff = max(cutoff, float(b.t[-1]))
+                    if b.arrival > stale:
+                        break
+                    cutoff = max(cutoff, float(b.t[-1]))
         times: list[np.ndarray] = []
         lines: list[str] = []
         for sensor, batches in self._pending.items():
-            keep: list[_Pending] = []
+            done = 0  # batches written whole; they lead, as the times increase
             for b in batches:
-                k = len(b.t) if b.t[-1] <= cutoff else int(np.searchsorted(b.t, cutoff, "right"))
-                if k:
-                    times.append(b.t[:k])
-                    lines.extend(b.lines[:k])
-                    self.written[sensor] += k
-                if k < len(b.t):
-                    keep.append(b if k == 0 else _Pending(b.t[k:], b.lines[k:], b.arrival))
-            self._pending[sensor] = keep
+                if b.t[-1] > cutoff:
+                    break
+                times.append(b.t)
+                lines.extend(b.lines)
+                self.written[sensor] += len(b.t)
+                done += 1
+            if done < len(batches) and batches[done].t[0] <= cutoff:
+                b = batches[done]
+                k = int(np.searchsorted(b.t, cutoff, "right"))
+                times.append(b.t[:k])
+                lines.extend(b.lines[:k])
+                self.written[sensor] += k
+                batches[done] = _Pending(b.t[k:], b.lines[k:], b.arrival)
+            if done:
+                del batches[:done]
         if not lines:
             return
         order = np.argsort(np.concatenate(times), kind="stable")
