@@ -297,3 +297,22 @@ def test_every_firmware_file_compiles_under_micropython() -> None:
     code = "\n".join(f"compile(open({str(f)!r}).read(), {str(f)!r}, 'exec')" for f in files)
     out = subprocess.run([_micropython(), "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
+
+
+def test_device_clock_runs_on_where_ticks_us_wraps() -> None:
+    """ESP32 MicroPython's ticks_us wraps at 2**30 µs (17.9 min); the device clock of
+    PROFILE.md must not: 64-bit in acks and events, its low 32 bits in packets. Read every
+    10 ms (the sample loop; here every 5 s, which is enough) for 40 minutes, with button
+    presses stamped in between."""
+    t0 = 123_456_789  # boot happened a while before the clock object was made
+    reads = list(range(t0, t0 + 40 * 60_000_000, 5_000_000))  # under half a wrap apart
+    reads = [*reads[:10], *range(reads[10], reads[10] + 200_000, 10_000), *reads[11:]]
+    stamps = [[20, reads[20] - 3_000], [30, reads[30] + 4_000], [len(reads) - 1, reads[-1] - 1]]
+    for period in (1 << 30, 1 << 62):  # a 32-bit port; the unix port (64-bit)
+        (out,) = mpy([{"op": "clock", "period": period, "reads": reads, "stamps": stamps}])
+        assert [now for now, _ in out] == [t - t0 for t in reads]
+        got = [at for _, ats in out for at in ats]
+        assert got == [raw - t0 for _, raw in stamps]
+    # and what the unix port's own ticks_us wraps at (a power of two, port-dependent)
+    (ticks_max,) = mpy([{"op": "ticks_max"}])
+    assert ticks_max + 1 & ticks_max == 0 and ticks_max >= (1 << 30) - 1

@@ -8,6 +8,7 @@ sys.path.insert(0, sys.argv[1])
 
 import binascii
 
+import hfclock
 import hfcmd
 import hfproto
 from hfcore import SensorCore
@@ -70,7 +71,37 @@ def answer(req):
         return hx(hfproto.pack_event(hfproto.EVENT_BUTTON, req["count"], req["t_us"]))
     if op == "name":
         return hfproto.advert_name(req["tail"], req["placement"])
+    if op == "clock":
+        return run_clock(req)
+    if op == "ticks_max":
+        import time
+
+        return time.ticks_add(0, -1)
     raise ValueError(op)
+
+
+def run_clock(req):
+    """DeviceClock on a ticks counter wrapping at req["period"] (ticks_diff semantics of
+    the MicroPython docs: signed, modulo the period). Reads at the true times req["reads"];
+    req["stamps"]: [read index, raw true time] pairs converted with at() after that read."""
+    period = req["period"]
+    half = period // 2
+    box = {"t": req["reads"][0]}
+
+    def ticks():
+        return box["t"] % period
+
+    def diff(a, b):
+        return ((a - b + half) % period) - half
+
+    clock = hfclock.DeviceClock(ticks, diff)
+    out, stamps = [], {}
+    for i, raw in req.get("stamps", []):
+        stamps.setdefault(i, []).append(raw)
+    for i, t in enumerate(req["reads"]):
+        box["t"] = t
+        out.append([clock.now(), [clock.at(r % period) for r in stamps.get(i, [])]])
+    return out
 
 
 print(json.dumps([answer(r) for r in json.loads(sys.stdin.read())]))

@@ -10,6 +10,7 @@ import bluetooth
 import config
 import hfproto
 from board import BOARDS
+from hfclock import DeviceClock
 from hfcore import SensorCore
 from imu import make_imu
 from machine import I2C, SPI, Pin, unique_id
@@ -37,6 +38,7 @@ class Sensor:
         self.imu = make_imu(config.IMU or b["imu"], I2C(i2c_id, scl=Pin(scl), sda=Pin(sda), freq=400000), b["imu_addr"])
         self.haptic = Haptic(b["motor_pin"], b["buzzer_pin"])
         self.battery = Battery(b["battery_adc_pin"], b["battery_divider"])
+        self.clock = DeviceClock(time.ticks_us, time.ticks_diff)
         self.button = Button(b["button_pin"])
         self.screen = Screen()
         if b["screen"]:
@@ -67,7 +69,7 @@ class Sensor:
         self.conn = None
 
     def now_us(self):
-        return time.ticks_us() & 0xFFFFFFFF  # low 32 bits; ticks wrap (PROFILE.md: u32 clock)
+        return self.clock.now()  # µs since boot, not wrapping (hfclock: ticks wrap at 2**30)
 
     def _notify(self, char, data):
         if self.conn is not None:
@@ -107,7 +109,7 @@ class Sensor:
                 if p is not None:
                     self._notify(self.imu_char, p)
                 t += period
-            p = self.core.poll(now)
+            p = self.core.poll(now & 0xFFFFFFFF)
             if p is not None:
                 self._notify(self.imu_char, p)
 
@@ -125,7 +127,8 @@ class Sensor:
         while True:
             await asyncio.sleep_ms(20)
             while self.button.stamps:
-                count, t_us = self.button.stamps.pop(0)
+                count, ticks = self.button.stamps.pop(0)
+                t_us = self.clock.at(ticks)
                 self._notify(self.status_char, hfproto.pack_event(hfproto.EVENT_BUTTON, count, t_us))
 
     async def advertise_loop(self):

@@ -49,9 +49,9 @@ class Battery:
 
 
 class Button:
-    """Counts debounced presses (active low) and stamps each with the device clock (the
-    low 32 bits of ticks_us, as packets and acks); the main loop sends one status event
-    per press (PROFILE.md, Event 0x01)."""
+    """Counts debounced presses (active low) and stamps each with ticks_us in the
+    interrupt; the main loop turns the stamp into the device clock (hfclock.DeviceClock, as
+    packets and acks) and sends one status event per press (PROFILE.md, Event 0x01)."""
 
     DEBOUNCE_US = 50000
 
@@ -69,4 +69,4 @@ class Button:
         self._last = now
         self.presses += 1
         if len(self.stamps) < 8:
-            self.stamps.append((self.presses, now & 0xFFFFFFFF))
+            self.stamps.append((self.presses, now))  # raw ticks: the loop converts
