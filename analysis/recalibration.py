@@ -138,6 +138,20 @@ def sidecar_restarts(
     ``calibration`` list, checked (:func:`check_restarts`); errors name the sidecar field.
     ``torn``: the recording was cut by a crash (sidecar ``complete`` false), so its sidecar
     can log a re-calibration whose samples never reached the CSV: those are left out."""
+    found = sidecar_recalibrations(session, sidecar, sidecar_file=sidecar_file, torn=torn)
+    return [t for t, _ in found]
+
+
+def sidecar_recalibrations(
+    session: Session,
+    sidecar: Mapping[str, object],
+    *,
+    sidecar_file: str,
+    torn: bool = False,
+) -> list[tuple[float, frozenset[str]]]:
+    """As :func:`sidecar_restarts`, with each entry's ``relearn``: the sensors the live
+    session was told to learn the flexion axis of again (the re-clipped ones; missing in
+    older recordings: none)."""
     cal = sidecar.get("calibration")
     if cal is None:
         return []
@@ -145,6 +159,7 @@ def sidecar_restarts(
         raise InputError(sidecar_file, "not a list", field="calibration")
     times: list[float] = []
     fields: list[str] = []
+    relearn: list[frozenset[str]] = []
     for i, entry in enumerate(cal):
         if not isinstance(entry, Mapping):
             raise InputError(sidecar_file, "not an object", field=f"calibration[{i}]")
@@ -154,9 +169,17 @@ def sidecar_restarts(
         if "start_s" not in entry:
             raise InputError(sidecar_file, "missing", field=fields[-1])
         times.append(entry["start_s"])  # type: ignore[arg-type]  # checked below
+        names = entry.get("relearn", [])
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise InputError(
+                sidecar_file, "not a list of sensor names", field=f"calibration[{i}].relearn"
+            )
+        relearn.append(frozenset(names))
     if torn and times:
         end = recording_span(session)[1]
         late = [i for i, t in enumerate(times) if isinstance(t, (int, float)) and t > end]
         times = [t for i, t in enumerate(times) if i not in late]
         fields = [f for i, f in enumerate(fields) if i not in late]
-    return check_restarts(session, times, file=sidecar_file, fields=fields)
+        relearn = [r for i, r in enumerate(relearn) if i not in late]
+    checked = check_restarts(session, times, file=sidecar_file, fields=fields)
+    return list(zip(checked, relearn, strict=True))

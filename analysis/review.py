@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,6 +176,7 @@ def _review_segment(
     *,
     ups: dict[str, UpSource] | None,
     before: tuple[np.ndarray, np.ndarray] | None,
+    relearn: Iterable[str],
     keep_axis_max_deg: float,
     progress: Callable[[float], None] | None,
 ) -> tuple[StreamingPipeline, CarriedAxes | None]:
@@ -196,6 +197,7 @@ def _review_segment(
             before[0],
             before[1],
             first.neutral.u0_original,
+            relearn=relearn,
             keep_axis_max_deg=keep_axis_max_deg,
         )
         keep = np.isfinite(carried.axes).all(axis=1)
@@ -215,6 +217,7 @@ def review_session(
     progress: Callable[[float], None] | None = None,
     smooth: bool = True,
     restarts_s: Sequence[float] = (),
+    relearn: Sequence[Iterable[str]] = (),
     keep_axis_max_deg: float = KEEP_AXIS_MAX_DEG,
 ) -> SessionReview:
     """Reps, per-rep metrics and flags, and the angle series of a recorded session.
@@ -225,6 +228,8 @@ def review_session(
     them is analysed as live: a fresh neutral (the first ``neutral_s`` of standing still
     after the restart), the flexion axes of the sensors whose neutral did not turn more
     than ``keep_axis_max_deg`` carried over, the others learned again; rep numbers carry on.
+    ``relearn``: per restart, sensors whose axis is learned again whatever their neutral
+    did (the re-clipped ones the live session was told of; the sidecar's ``relearn``).
 
     Raises ``InputError`` for sessions that cannot be analysed (fewer than two of the
     lumbar/sacrum/thigh sensors, no standing-still start) and for restart times outside
@@ -232,6 +237,9 @@ def review_session(
     """
     cfg = config or config_for_session(session)
     restarts = check_restarts(session, restarts_s) if len(restarts_s) else []
+    if len(relearn) not in (0, len(restarts)):
+        raise ValueError(f"relearn: {len(relearn)} entries for {len(restarts)} restarts")
+    relearns = [(), *(list(relearn) or [()] * len(restarts))]
     # Pass 1 learns each sensor's flexion axis from the movement; pass 2 measures with those
     # axes from the first sample, so the standing start and the first rep's early descent
     # are signed tilts too (see analysis/tilt.py). Live runs get axes from practice hinges.
@@ -253,7 +261,7 @@ def review_session(
     segments: list[_Segment] = []
     before: tuple[np.ndarray, np.ndarray] | None = None
     done = 0.0
-    for span, w in zip(spans, weights, strict=True):
+    for span, w, names in zip(spans, weights, relearns, strict=True):
         part = None if progress is None else (lambda f, d=done, w=w: progress(d + w * f))
         pipe, carried = _review_segment(
             session,
@@ -261,6 +269,7 @@ def review_session(
             span,
             ups=ups,
             before=before,
+            relearn=names,
             keep_axis_max_deg=keep_axis_max_deg,
             progress=part,
         )

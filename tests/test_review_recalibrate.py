@@ -15,12 +15,13 @@ import pytest
 
 from analysis.config import PipelineConfig
 from analysis.errors import InputError
-from analysis.recalibration import sidecar_restarts
+from analysis.recalibration import sidecar_recalibrations, sidecar_restarts
 from analysis.results import SessionReview
 from analysis.review import review_session
 from analysis.session_csv import read_session_csv, sidecar_path
 from analysis.sim import SimConfig, SimResult, simulate
 from hipfirst.cli import main
+from hipfirst.commands.review import load_and_review
 from hipfirst.recording import RecordingMeta, SessionRecorder, read_sidecar, write_sidecar
 from tests.test_recalibrate import RATE_HZ, reclip
 
@@ -51,7 +52,7 @@ def sim_reclipped(seed: int) -> tuple[SimResult, float]:
     return sim, from_s
 
 
-def record(sim: SimResult, path: Path, *, from_s: float) -> Path:
+def record(sim: SimResult, path: Path, *, from_s: float, relearn: tuple[str, ...] = ()) -> Path:
     """The session through the real recorder, 0.5 s blocks per sensor in turn as they
     arrive live, with the calibration log a live session writes: the first neutral, the
     re-calibration at ``from_s``, the new neutral 2 s of standing later."""
@@ -73,7 +74,7 @@ def record(sim: SimResult, path: Path, *, from_s: float) -> Path:
                 rec.add(n, st.time_s[cur[n] : j], st.acc_g[cur[n] : j], st.gyr_dps[cur[n] : j])
                 cur[n] = j
     rec.add_calibration(start_s=0.0, end_s=2.0, kind="neutral")
-    rec.add_calibration(start_s=from_s, end_s=from_s, kind="recalibrate")
+    rec.add_calibration(start_s=from_s, end_s=from_s, kind="recalibrate", relearn=relearn)
     rec.add_calibration(start_s=from_s, end_s=from_s + 2.0, kind="neutral")
     rec.close()
     return path
@@ -248,3 +249,49 @@ def test_no_standing_still_after_a_late_recalibration_measures_nothing_after_it(
         and "is measured" in m
         for m in rv.missing
     )
+
+
+def test_a_sensor_reclipped_about_the_vertical_is_relearned_as_the_sidecar_says(
+    tmp_path: Path,
+) -> None:
+    """Turned 70° about its own up vector, the sacrum's neutral does not move, so by the
+    neutral alone its old flexion axis would carry over, 70° wrong. The live session was
+    told to relearn it (the set flow names re-clipped sensors); the sidecar's ``relearn``
+    tells the review the same. Seeds 4102-4104 without it: set-2 p95 7.3-8.9°, and a good
+    rep flagged lumbar_first in two of three; with it 0.2-1.7°, flags right."""
+    seed = 4104
+    sim0 = simulate(
+        SimConfig(exercise="rdl", reps=3, sets=2, rest_s=16.0, seed=seed, rate_hz=RATE_HZ,
+                  clock_offset_s=0.0, clock_drift_ppm=0.0, still_start_s=6.0,
+                  faults={"lumbar_flexion": 1})
+    )  # fmt: skip
+    acc = sim0.session.sensors["sacrum"].acc_g[:200].mean(axis=0)
+    t_clip = max(r.end_s for r in sim0.reps if r.set_index == 0) + 3.0
+    sim = reclip(
+        sim0, "sacrum", t0_s=t_clip, dur_s=1.2, rotvec_deg=70.0 * acc / np.linalg.norm(acc)
+    )
+    lumbar_t = sim.session.sensors["lumbar"].time_s
+    from_s = float(lumbar_t[np.searchsorted(lumbar_t, t_clip + 2.0)])
+    told = record(sim, tmp_path / "told.csv", from_s=from_s, relearn=("sacrum",))
+    untold = record(sim, tmp_path / "untold.csv", from_s=from_s)
+    side = read_sidecar(told)
+    assert side is not None
+    assert [c.get("relearn") for c in side["calibration"]] == [None, ["sacrum"], None]
+
+    rv, _, _ = load_and_review(told)
+    errs = set_errors(sim, rv, 1)
+    assert errs["hip_p95"] < 2.5 and errs["lumbar_p95"] < 2.5, errs
+    assert [r.flags for r in rv.reps] == [tuple(sorted(r.faults)) for r in sim.reps]
+    stale, _, _ = load_and_review(untold)
+    errs = set_errors(sim, stale, 1)
+    assert errs["hip_p95"] > 5.0 and errs["lumbar_p95"] > 5.0, errs  # the control
+
+
+def test_a_bad_relearn_entry_names_the_field(tmp_path: Path) -> None:
+    sim, from_s = sim_reclipped(SEEDS[0])
+    path = record(sim, tmp_path / "bad.csv", from_s=from_s)
+    side = read_sidecar(path)
+    assert side is not None
+    side["calibration"][1]["relearn"] = "sacrum"
+    with pytest.raises(InputError, match=r"calibration\[1\]\.relearn"):
+        sidecar_recalibrations(read_session_csv(path), side, sidecar_file="bad.json")

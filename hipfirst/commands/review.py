@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from analysis.config import EXERCISES, PipelineConfig
-from analysis.recalibration import sidecar_restarts
+from analysis.recalibration import sidecar_recalibrations
 from analysis.results import SessionReview
 from analysis.review import review_session
 from analysis.session_csv import read_session_csv, sidecar_path
@@ -82,11 +82,16 @@ def load_and_review(
     session = read_session_csv(path, allow_torn_tail=side.get("complete") is False)
     name, source = resolve_exercise(path, session.meta, exercise)
     cfg = PipelineConfig.for_exercise(name)
-    restarts = sidecar_restarts(
+    recals = sidecar_recalibrations(
         session, side, sidecar_file=str(sidecar_path(path)), torn=side.get("complete") is False
     )
     review = review_session(
-        session, config=cfg, progress=progress, smooth=not causal, restarts_s=restarts
+        session,
+        config=cfg,
+        progress=progress,
+        smooth=not causal,
+        restarts_s=[t for t, _ in recals],
+        relearn=[names for _, names in recals],
     )
     return review, cfg, source
 

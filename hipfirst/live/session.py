@@ -214,7 +214,7 @@ class LiveSession:
         self.summary.recalibrations.append(rec)
         add = getattr(self.recorder, "add_calibration", None)
         if callable(add):
-            add(start_s=from_s, end_s=from_s, kind="recalibrate")
+            add(start_s=from_s, end_s=from_s, kind="recalibrate", relearn=sorted(rec.relearn))
         for hook in self.hooks:
             attach = getattr(hook, "attach", None)
             if callable(attach):

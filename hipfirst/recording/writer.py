@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -197,12 +197,26 @@ class SessionRecorder:
             self.gaps.append(dict(gap) if isinstance(gap, dict) else gap.to_json())
             self._sidecar_dirty = True
 
-    def add_calibration(self, *, start_s: float, end_s: float, kind: str = "neutral") -> None:
-        """A calibration window (e.g. the standing-still neutral) on the session clock."""
+    def add_calibration(
+        self,
+        *,
+        start_s: float,
+        end_s: float,
+        kind: str = "neutral",
+        relearn: Iterable[str] = (),
+    ) -> None:
+        """A calibration window (e.g. the standing-still neutral) on the session clock;
+        ``relearn``: for a re-calibration, the sensors whose axis is to be learned again."""
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "start_s": round(start_s, 4),
+            "end_s": round(end_s, 4),
+        }
+        names = sorted(relearn)
+        if names:
+            entry["relearn"] = names
         with self._lock:
-            self.calibration.append(
-                {"kind": kind, "start_s": round(start_s, 4), "end_s": round(end_s, 4)}
-            )
+            self.calibration.append(entry)
             self._sidecar_dirty = True
 
     def add_marker(
