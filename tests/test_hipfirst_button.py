@@ -201,6 +201,15 @@ async def test_hipfirst_button_marks_sets_and_double_click_recalibrates(tmp_path
     assert [c.count for c in sacrum.clicks] == [1, 2, 4]
     assert sacrum.bad_status == 1 and sacrum.repeated_events == 1
     assert all(not drivers[p].clicks and drivers[p].bad_status == 0 for p in ("lumbar", "thigh"))
+    # the torn event shows in the sensor's status and in the recording's sidecar
+    assert {p: st.malformed_events for p, st in manager.status.items()} == {
+        "lumbar": 0,
+        "sacrum": 1,
+        "thigh": 0,
+    }
+    side = read_sidecar(path)
+    assert side is not None
+    assert side["devices"]["sacrum"]["malformed_events"] == 1
     assert [(b.sensor, b.clicks) for b in summary.buttons] == [
         ("sacrum", 1),
         ("sacrum", 1),

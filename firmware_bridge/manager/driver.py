@@ -91,6 +91,12 @@ class SensorDriver(ABC):
     def advertised_placement(cls, name: str | None) -> str | None:
         return None
 
+    @property
+    def malformed_events(self) -> int:
+        """Device reports other than samples (status, button events) that were malformed
+        and dropped; shown in ``SensorStatus.malformed_events`` and the sidecar."""
+        return 0
+
     @abstractmethod
     async def start(
         self, client: BleakClient, on_data: OnData, *, rate_hz: float, clock: Clock

@@ -75,6 +75,9 @@ class SensorStatus:
     samples_lost: int = 0
     packets_lost: int = 0
     malformed: int = 0
+    """IMU packets that were malformed and dropped."""
+    malformed_events: int = 0
+    """Other device reports (status, button events) that were malformed and dropped."""
     duplicates: int = 0
     connects: int = 0
     clock_drift_ppm: float | None = None

@@ -102,6 +102,10 @@ class HipfirstDriver(SensorDriver):
         self._open: _Presses | None = None
         self._click_timer: asyncio.TimerHandle | None = None
 
+    @property
+    def malformed_events(self) -> int:
+        return self.bad_status
+
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
         return uuids.SENSOR_SERVICE in [u.lower() for u in service_uuids] or (

@@ -241,6 +241,7 @@ class SensorLink:
             with contextlib.suppress(BleakError, TimeoutError, EOFError):
                 async with asyncio.timeout(self.settings.stop_timeout_s):
                     await client.disconnect()
+        self.status.malformed_events = self.driver.malformed_events
         self._disconnected.set()
 
     # ------------------------------------------------------------------
@@ -259,6 +260,7 @@ class SensorLink:
 
     def _handle(self, arrival: float, data: bytes) -> None:
         st = self.status
+        st.malformed_events = self.driver.malformed_events
         try:
             frame = self.driver.decode(data)
         except ValueError:  # MalformedPacket and any bounds problem

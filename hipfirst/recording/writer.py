@@ -418,6 +418,7 @@ def _status_json(st: Any) -> dict[str, Any]:
         "samples_lost",
         "packets_lost",
         "malformed",
+        "malformed_events",
         "duplicates",
         "connects",
         "clock_drift_ppm",

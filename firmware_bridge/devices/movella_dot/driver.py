@@ -51,6 +51,10 @@ class MovellaDotDriver(SensorDriver):
         self.bad_reports = 0
         self._clock: Clock | None = None
 
+    @property
+    def malformed_events(self) -> int:
+        return self.bad_reports
+
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
         uuids = [u.lower() for u in service_uuids]
