@@ -342,6 +342,14 @@ def _assemble(
                 f"{k} sample(s) of sensor {n!r} ignored: not finite, beyond any IMU's range "
                 "or with a broken time stamp"
             )
+    for n in layout.sensors:
+        unknown_s = sum(g.pipe.held_s[n] for g in segments)
+        if unknown_s >= 0.5:
+            missing.append(
+                f"sensor {n!r} has {unknown_s:.1f} s without data (gaps longer than "
+                f"{cfg.max_lag_s:g} s): the angles on it are unknown there, and a rep whose "
+                "hip angle was not seen is not counted"
+            )
     dropped = sum(g.pipe.grid.dropped_samples for g in segments)
     if dropped:
         missing.append(f"{dropped} sample(s) with non-increasing time ignored")

@@ -197,6 +197,9 @@ def test_the_review_of_a_recording_with_a_lost_stretch_leaves_it_unknown() -> No
     assert np.isnan(lumbar[(t > t0 + 0.02) & (t < t1 - 0.02)]).all()
     assert not np.isnan(lumbar[(t > 2.5) & (t < t0 - 0.02)]).any()
     assert not np.isnan(rv.angles.hip_deg[t > 2.5]).any()
+    # and the review says so
+    (note,) = [m for m in rv.missing if "without data" in m]
+    assert note.startswith("sensor 'lumbar' has 4.0 s without data")
 
 
 def test_deferred_pushes_give_the_same_angles_reps_and_alerts(
