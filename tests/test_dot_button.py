@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from analysis.config import PipelineConfig
 from analysis.sim import SimConfig, simulate
-from analysis.stream import LatestAngles
 from firmware_bridge.devices.movella_dot.driver import MovellaDotDriver
 from firmware_bridge.devices.movella_dot.twin import MovellaDotTwin
 from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
@@ -24,9 +25,10 @@ from firmware_bridge.virtual_link import (
 )
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
-from hipfirst.live import LiveHooks, LiveSession
+from hipfirst.live import LiveSession
 from hipfirst.recording import RecordingMeta, SessionRecorder, read_sidecar
 from hipfirst.setflow import GO, NEUTRAL, RECALIBRATING, REFRESHED, REST, STAND, SetFlow
+from tests.live_plan import Planned
 
 logging.getLogger("bumble").setLevel(logging.ERROR)
 SPEED = 4.0
@@ -37,30 +39,18 @@ def report(kind: int, ms: int) -> bytes:
     return bytes([kind, 0x04]) + ms.to_bytes(4, "little") + bytes(30)
 
 
-class Clicker(LiveHooks):
-    """Clicks the DOT's button at given session times (as a lifter would)."""
+class Clicker(Planned[bytes | int]):
+    """Clicks the DOT's button at given session times (as a lifter would): bytes = a
+    device report sent as it is; an int = that many clicks by the twin's own encoder."""
 
     def __init__(self, twin: MovellaDotTwin, plan: list[tuple[float, bytes | int]]) -> None:
+        super().__init__(plan)
         self.twin = twin
-        self.plan = sorted(plan, key=lambda p: p[0])
-        self.session: LiveSession | None = None
-        self.sent: list[tuple[float, bytes | int]] = []
-        self.tasks: list[asyncio.Task[object]] = []
 
-    def attach(self, session: object) -> None:
-        assert isinstance(session, LiveSession)
-        self.session = session
-
-    def on_angles(self, latest: LatestAngles) -> None:
-        while self.plan and latest.time_s >= self.plan[0][0]:
-            _, what = self.plan.pop(0)
-            assert self.session is not None
-            self.sent.append((self.session.manager.now_s(), what))
-            if isinstance(what, bytes):
-                coro = self.twin.notify(self.twin.report, what)
-            else:
-                coro = self.twin.press_button(what)
-            self.tasks.append(asyncio.ensure_future(coro))
+    def act(self, what: bytes | int) -> Coroutine[Any, Any, object]:
+        if isinstance(what, bytes):
+            return self.twin.notify(self.twin.report, what)
+        return self.twin.press_button(what)
 
 
 async def test_dot_button_marks_sets_and_double_click_recalibrates(tmp_path: Path) -> None:

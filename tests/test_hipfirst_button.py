@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 from analysis.config import PipelineConfig
 from analysis.sim import SimConfig, simulate
-from analysis.stream import LatestAngles
 from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
 from firmware_bridge.manager.hipfirst_driver import CLICK_WAIT_S, ButtonClick
 from firmware_bridge.virtual_link import VirtualLink, virtual_link_settings
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
-from hipfirst.live import LiveHooks, LiveSession
+from hipfirst.live import LiveSession
 from hipfirst.recording import RecordingMeta, SessionRecorder, read_sidecar
 from hipfirst.recording.sidecar import read_markers
 from hipfirst.setflow import GO, NEUTRAL, RECALIBRATING, REFRESHED, REST, STAND, SetFlow
+from tests.live_plan import Planned
 
 logging.getLogger("bumble").setLevel(logging.ERROR)
 SPEED = 4.0
@@ -95,37 +97,26 @@ async def test_far_apart_presses_are_two_clicks_without_waiting_twice() -> None:
     assert [(c.clicks, c.device_time_us) for c in got] == [(1, 1_000_000), (1, 1_600_000)]
 
 
-class Presser(LiveHooks):
+class Presser(Planned[int | str]):
     """Presses the sacrum sensor's button at given session times (as a lifter would):
-    an int = that many presses through the virtual sensor; bytes = sent as they are."""
+    an int = that many presses through the virtual sensor; the other kinds send status
+    bytes as they are."""
 
     def __init__(self, sensor: VirtualSensor, plan: list[tuple[float, int | str]]) -> None:
+        super().__init__(plan)
         self.sensor = sensor
-        self.plan = sorted(plan, key=lambda p: p[0])
-        self.session: LiveSession | None = None
-        self.sent: list[tuple[float, int | str]] = []
-        self.tasks: list[asyncio.Task[object]] = []
 
-    def attach(self, session: object) -> None:
-        assert isinstance(session, LiveSession)
-        self.session = session
-
-    def on_angles(self, latest: LatestAngles) -> None:
-        while self.plan and latest.time_s >= self.plan[0][0]:
-            _, what = self.plan.pop(0)
-            assert self.session is not None
-            self.sent.append((self.session.manager.now_s(), what))
-            s = self.sensor
-            if isinstance(what, int):
-                coro = s.press_button(what, gap_s=0.2)
-            elif what == "spec":  # one press, bytes from the spec table
-                s.button_presses += 1
-                coro = s.notify_status(event(s.button_presses, s.device_time_us()))
-            elif what == "repeat":  # the last press's event again
-                coro = s.notify_status(event(s.button_presses, s.device_time_us()))
-            else:  # "torn"
-                coro = s.notify_status(event(s.button_presses + 1, s.device_time_us())[:7])
-            self.tasks.append(asyncio.ensure_future(coro))
+    def act(self, what: int | str) -> Coroutine[Any, Any, object]:
+        s = self.sensor
+        if isinstance(what, int):
+            return s.press_button(what, gap_s=0.2)
+        if what == "spec":  # one press, bytes from the spec table
+            s.button_presses += 1
+            return s.notify_status(event(s.button_presses, s.device_time_us()))
+        if what == "repeat":  # the last press's event again
+            return s.notify_status(event(s.button_presses, s.device_time_us()))
+        # "torn"
+        return s.notify_status(event(s.button_presses + 1, s.device_time_us())[:7])
 
 
 async def test_hipfirst_button_marks_sets_and_double_click_recalibrates(tmp_path: Path) -> None:
