@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from analysis.config import PipelineConfig
@@ -13,6 +12,7 @@ from analysis.review import review_session, run_pipeline
 from analysis.session_csv import read_session_csv
 from hipfirst.live.demo import DemoOptions, run_demo
 from hipfirst.recording import read_sidecar
+from tests.blocks import in_blocks
 
 
 async def test_demo_records_a_set_whose_live_alerts_match_the_offline_review(
@@ -65,17 +65,11 @@ def offline_alerts(session, cfg):  # type: ignore[no-untyped-def]
     }
     pipe = StreamingPipeline(cfg, sensors=specs)
     events = []
-    t_end = max(float(st.time_s[-1]) for st in session.sensors.values())
-    t = 0.0
-    cur = dict.fromkeys(session.sensors, 0)
-    while t <= t_end:
-        t += 0.5
-        for n, st in session.sensors.items():
-            j = int(np.searchsorted(st.time_s, t, side="right"))
-            if j > cur[n]:
-                gyr = None if st.gyr_dps is None else st.gyr_dps[cur[n] : j]
-                events += pipe.push(n, st.time_s[cur[n] : j], st.acc_g[cur[n] : j], gyr)
-                cur[n] = j
+    for _, parts in in_blocks(session, 0.5):
+        for n, k in parts:
+            st = session.sensors[n]
+            gyr = None if st.gyr_dps is None else st.gyr_dps[k]
+            events += pipe.push(n, st.time_s[k], st.acc_g[k], gyr)
     events += pipe.finish()
     return [e for e in events if e.kind == "alert"]
 

@@ -23,6 +23,7 @@ from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.demo import DemoOptions, run_demo
 from hipfirst.recording import read_sidecar
 from hipfirst.setflow import FIX, GO, NEUTRAL, RECALIBRATING, REST, SetFlow
+from tests.blocks import in_blocks
 
 RATE_HZ = 100.0
 
@@ -131,14 +132,10 @@ def offline_rows(session: Session) -> np.ndarray:
         sensors={n: SensorSpec(rate_hz=RATE_HZ) for n in session.sensors},
     )
     rows = []
-    t_end = max(float(st.time_s[-1]) for st in session.sensors.values())
-    cur = dict.fromkeys(session.sensors, 0)
-    for t in np.arange(0.1, t_end + 0.1, 0.1):
-        for n, st in session.sensors.items():
-            j = int(np.searchsorted(st.time_s, t, side="right"))
-            if j > cur[n]:
-                pipe.push(n, st.time_s[cur[n] : j], st.acc_g[cur[n] : j], st.gyr_dps[cur[n] : j])
-                cur[n] = j
+    for _, parts in in_blocks(session, 0.1):
+        for n, k in parts:
+            st = session.sensors[n]
+            pipe.push(n, st.time_s[k], st.acc_g[k], st.gyr_dps[k])
         la = pipe.latest
         if la is not None and la.hip_deg is not None and np.isfinite(la.hip_deg):
             rows.append((la.time_s, la.hip_deg, la.lumbar_deg))
@@ -161,14 +158,11 @@ def test_seeding_right_after_the_neutral_is_the_same_as_axes_at_construction() -
     late = StreamingPipeline(cfg, sensors=specs)
     seeded_at = None
     tilts: dict[str, list[np.ndarray]] = {"built": [], "late": []}
-    t_end = max(float(st.time_s[-1]) for st in s.sensors.values())
-    cur = dict.fromkeys(s.sensors, 0)
-    for t in np.arange(0.05, t_end + 0.05, 0.05):
-        for n, st in s.sensors.items():
-            j = int(np.searchsorted(st.time_s, t, side="right"))
+    for t, parts in in_blocks(s, 0.05):
+        for n, k in parts:
+            st = s.sensors[n]
             for pipe in (built, late):
-                pipe.push(n, st.time_s[cur[n] : j], st.acc_g[cur[n] : j], st.gyr_dps[cur[n] : j])
-            cur[n] = j
+                pipe.push(n, st.time_s[k], st.acc_g[k], st.gyr_dps[k])
         if seeded_at is None and late.neutral.found:
             late.tilt.seed(np.array([axes[n] for n in late.layout.sensors]))
             seeded_at = t

@@ -23,6 +23,7 @@ from analysis.sim import SimConfig, SimResult, simulate
 from hipfirst.cli import main
 from hipfirst.commands.review import load_and_review
 from hipfirst.recording import RecordingMeta, SessionRecorder, read_sidecar, write_sidecar
+from tests.blocks import in_blocks
 from tests.test_recalibrate import RATE_HZ, reclip
 
 STALE_SET2_REPS = {4102: 0, 4103: 3, 4104: 0}
@@ -64,15 +65,11 @@ def record(sim: SimResult, path: Path, *, from_s: float, relearn: tuple[str, ...
         simulated=True,
     )
     rec = SessionRecorder(path, meta=meta, autoflush=False)
-    t_end = max(float(st.time_s[-1]) for st in s.sensors.values())
-    cur = dict.fromkeys(s.sensors, 0)
-    for t in np.arange(0.5, t_end + 0.5, 0.5):
-        for n, st in s.sensors.items():
-            j = int(np.searchsorted(st.time_s, t, side="right"))
-            if j > cur[n]:
-                assert st.gyr_dps is not None
-                rec.add(n, st.time_s[cur[n] : j], st.acc_g[cur[n] : j], st.gyr_dps[cur[n] : j])
-                cur[n] = j
+    for _, parts in in_blocks(s, 0.5):
+        for n, k in parts:
+            st = s.sensors[n]
+            assert st.gyr_dps is not None
+            rec.add(n, st.time_s[k], st.acc_g[k], st.gyr_dps[k])
     rec.add_calibration(start_s=0.0, end_s=2.0, kind="neutral")
     rec.add_calibration(start_s=from_s, end_s=from_s, kind="recalibrate", relearn=relearn)
     rec.add_calibration(start_s=from_s, end_s=from_s + 2.0, kind="neutral")
