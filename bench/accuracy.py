@@ -176,7 +176,10 @@ LIVE: dict[str, StreamingPipeline] = {}
 """The last live pipeline run (recording its angles), for the live angle RMSE."""
 
 
-def _sq_err(t: np.ndarray, est_t: np.ndarray, est: np.ndarray, true: Any) -> list[float]:
+def _sq_err(t: np.ndarray, est_t: np.ndarray, est: np.ndarray | None, true: Any) -> list[float]:
+    """Squared errors of ``est`` (at ``est_t``) against ``true`` (at ``t``); none if absent."""
+    if est is None:
+        return []
     e = np.interp(t, est_t, est, left=np.nan, right=np.nan) - np.asarray(true)
     return list(e[np.isfinite(e)] ** 2)
 

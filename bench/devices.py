@@ -48,7 +48,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from accuracy import EXERCISES, _faults, _rep_span, match_reps, pct, true_crossing
+from accuracy import (
+    EXERCISES,
+    Tally,
+    _faults,
+    _rep_span,
+    _sq_err,
+    match_reps,
+    pct,
+    true_crossing,
+)
 
 from analysis.config import PipelineConfig
 from analysis.review import review_session
@@ -208,17 +217,9 @@ COMBOS: dict[str, dict[str, str]] = {
 
 
 @dataclass
-class Tally:
-    hip_sq: list[float] = field(default_factory=list)
-    lum_sq: list[float] = field(default_factory=list)
-    hip_live_sq: list[float] = field(default_factory=list)
-    lum_live_sq: list[float] = field(default_factory=list)
-    true_reps: int = 0
-    matched: int = 0
-    lf: list[tuple[bool, bool]] = field(default_factory=list)
-    latency_ms: list[float] = field(default_factory=list)
-    before_bottom: list[bool] = field(default_factory=list)
-    live_false: list[bool] = field(default_factory=list)
+class DeviceTally(Tally):
+    """``bench/accuracy.py``'s tally plus what the radio and the driver did."""
+
     samples: dict[str, int] = field(default_factory=dict)
     notifications: dict[str, int] = field(default_factory=dict)
     lost: int = 0
@@ -227,17 +228,10 @@ class Tally:
     """Per sample: arrival of its packet minus its own time (packet wait + radio)."""
 
 
-def _sq(t: np.ndarray, est_t: np.ndarray, est: np.ndarray | None, true: np.ndarray) -> list[float]:
-    if est is None:
-        return []
-    e = np.interp(t, est_t, est, left=np.nan, right=np.nan) - true
-    return list(e[np.isfinite(e)] ** 2)
-
-
 def evaluate(
     sc: dict[str, object],
     combo: dict[str, str],
-    tally: Tally,
+    tally: DeviceTally,
     *,
     radio_s: float,
     devices: dict[str, tuple[float, Encoder]],
@@ -267,8 +261,8 @@ def evaluate(
     rv = review_session(Session(decoded), config=cfg)
     ta = sim.angles
     t = np.asarray(ta.time_s)
-    tally.hip_sq += _sq(t, rv.angles.time_s, rv.angles.hip_deg, np.asarray(ta.hip_deg))
-    tally.lum_sq += _sq(t, rv.angles.time_s, rv.angles.lumbar_deg, np.asarray(ta.lumbar_deg))
+    tally.hip_sq += _sq_err(t, rv.angles.time_s, rv.angles.hip_deg, np.asarray(ta.hip_deg))
+    tally.lum_sq += _sq_err(t, rv.angles.time_s, rv.angles.lumbar_deg, np.asarray(ta.lumbar_deg))
 
     specs = {n: SensorSpec(rate_hz=s.rate_hz, has_gyro=s.gyr_dps is not None)
              for n, s in decoded.items()}  # fmt: skip
@@ -284,10 +278,10 @@ def evaluate(
         lt = np.concatenate([c.time_s for c in pipe.chunks])
         if pipe.layout.has_hip:
             hip = np.concatenate([c.hip for c in pipe.chunks])
-            tally.hip_live_sq += _sq(t, lt, hip, np.asarray(ta.hip_deg))
+            tally.hip_live_sq += _sq_err(t, lt, hip, np.asarray(ta.hip_deg))
         if pipe.layout.has_lumbar:
             lum = np.concatenate([c.lumbar for c in pipe.chunks])
-            tally.lum_live_sq += _sq(t, lt, lum, np.asarray(ta.lumbar_deg))
+            tally.lum_live_sq += _sq_err(t, lt, lum, np.asarray(ta.lumbar_deg))
     alerts = [(at, ev) for at, ev in arrived
               if ev.kind == "alert" and ev.flag == "lumbar_first"]  # type: ignore[attr-defined]  # fmt: skip
     truth = list(sim.reps)
@@ -369,7 +363,7 @@ def main() -> None:
     for name, combo in COMBOS.items():
         if args.only.lower() not in name.lower():
             continue
-        tally = Tally()
+        tally = DeviceTally()
         for i in range(args.sessions):
             ex = EXERCISES[i % len(EXERCISES)]
             faults = {"torso_drift": 1} if ex == "row" else {"lumbar_first": 2, "rounding": 1}
