@@ -98,16 +98,19 @@ class GridResampler:
                 self._pending_t[s].clear()
                 self._pending_v[s].clear()
             t, v = self._t[s], self._v[s]
+            bridged = self.bridge_max_s < math.inf
             if len(t) == 1:
                 out[s] = v[0]
-                self._mark(s, tg > t[0])
+                if bridged:
+                    self._mark(s, tg > t[0])
                 continue
             i = np.searchsorted(t, tg, side="right") - 1
             np.minimum(i, len(t) - 2, out=i)
             np.maximum(i, 0, out=i)
             t0 = t[i]
             step = t[i + 1] - t0
-            if self.bridge_max_s < math.inf:
+            # one reduction in the common case: no sample held, no long gap bridged
+            if bridged and (tg[-1] > t[-1] or step.max() > self.bridge_max_s):
                 self._mark(s, (tg > t[-1]) | ((step > self.bridge_max_s) & (tg > t0)))
             w = (tg - t0) / step
             np.minimum(w, 1.0, out=w)
@@ -123,7 +126,7 @@ class GridResampler:
         return tg, out
 
     def _mark(self, s: int, unknown: np.ndarray) -> None:
-        if self.bridge_max_s == math.inf or not unknown.any():
+        if not unknown.any():
             return
         if self.unknown is None:
             self.unknown = np.zeros((self._n, len(unknown)), dtype=bool)
