@@ -9,7 +9,7 @@ every sensor catches up), the grid runs on to ``max_lag_s`` behind the newest sa
 and the silent sensor is held at its last value meanwhile. Those values, and any
 interpolated across a gap longer than ``bridge_max_s`` (live, once the sensor is back;
 in a recording with a lost stretch), are guesses: they are marked in ``unknown`` and
-counted in ``held``.
+counted in ``no_data``.
 Because each grid value depends only on the samples around it, any chunking of the
 input gives exactly the same output.
 """
@@ -45,7 +45,7 @@ class GridResampler:
         self.next_k: int | None = None
         self.dropped_samples = 0
         """Samples ignored because their time did not increase."""
-        self.held = [0] * n_sensors
+        self.no_data = [0] * n_sensors
         """Grid samples per sensor whose value is unknown: held past its last sample, or
         interpolated across a gap longer than ``bridge_max_s``."""
         self.unknown: np.ndarray | None = None
@@ -131,4 +131,4 @@ class GridResampler:
         if self.unknown is None:
             self.unknown = np.zeros((self._n, len(unknown)), dtype=bool)
         self.unknown[s] = unknown
-        self.held[s] += int(unknown.sum())
+        self.no_data[s] += int(unknown.sum())

@@ -343,7 +343,7 @@ def _assemble(
                 "or with a broken time stamp"
             )
     for n in layout.sensors:
-        unknown_s = sum(g.pipe.held_s[n] for g in segments)
+        unknown_s = sum(g.pipe.no_data_s[n] for g in segments)
         if unknown_s >= 0.5:
             missing.append(
                 f"sensor {n!r} has {unknown_s:.1f} s without data (gaps longer than "

@@ -250,11 +250,11 @@ class StreamingPipeline:
 
     # ------------------------------------------------------------------
     @property
-    def held_s(self) -> dict[str, float]:
+    def no_data_s(self) -> dict[str, float]:
         """Per sensor, grid time its value was unknown: held while it was silent (live),
         or across a gap longer than ``max_lag_s``."""
         hz = self.config.grid_hz
-        return {n: self.grid.held[i] / hz for n, i in self._index.items()}
+        return {n: self.grid.no_data[i] / hz for n, i in self._index.items()}
 
     def _run(self, *, hold: bool = False) -> list[LiveEvent]:
         for n, q in self._queue.items():

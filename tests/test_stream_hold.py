@@ -86,7 +86,7 @@ def test_a_sensor_sending_big_packets_seldom_is_waited_for(
     # thigh: 170-sample frames at 100 Hz, one every 1.7 s, as a Polar at 52 Hz sends ~90
     sizes = {"lumbar": 5, "sacrum": 5, "thigh": 170}
     live = feed(pipeline(session, hold=True), session, packets(session, sizes))
-    assert live.held_s == dict.fromkeys(session.sensors, 0.0)
+    assert live.no_data_s == dict.fromkeys(session.sensors, 0.0)
     assert_same_angles(live, complete)
     assert [r.to_json() for r in live.reps] == [r.to_json() for r in complete.reps]
 
@@ -102,7 +102,7 @@ def test_a_backlog_after_the_host_stalled_holds_nobody(
     after = [p for p in pkts if p[0] >= t1]
     assert len({p[1] for p in during}) == 3
     live = feed(pipeline(session, hold=True), session, before + during + after)
-    assert live.held_s == dict.fromkeys(session.sensors, 0.0)
+    assert live.no_data_s == dict.fromkeys(session.sensors, 0.0)
     assert_same_angles(live, complete)
 
 
@@ -123,7 +123,7 @@ def test_a_sensor_that_stops_is_held_and_the_others_keep_flowing(session: Sessio
     # while the thigh was silent the grid kept up to within max_lag_s (1 s) of the others
     assert newest_at_loss_end is not None and newest_at_loss_end > 14.0 - RADIO_S - 1.1
     # unknown for the whole silence: held from 1 s after it went silent, bridged before
-    held = pipe.held_s
+    held = pipe.no_data_s
     assert held["lumbar"] == held["sacrum"] == 0.0
     assert 3.8 < held["thigh"] < 4.2
 
@@ -219,7 +219,7 @@ def test_deferred_pushes_give_the_same_angles_reps_and_alerts(
         ev_batched += batched.push(*args, arrival_s=arrival, defer=bool(d))
     ev_every += every.finish()
     ev_batched += batched.finish()
-    assert batched.held_s == dict.fromkeys(session.sensors, 0.0)
+    assert batched.no_data_s == dict.fromkeys(session.sensors, 0.0)
     assert_same_angles(batched, every)
     assert_same_angles(batched, complete)
     key = [(e.kind, e.rep_index, e.flag) for e in ev_every]
