@@ -94,24 +94,29 @@ def _level_time(d: np.ndarray, i: int, level: float) -> float:
     return i + (float(np.clip((level - d0) / (d1 - d0), 0.0, 1.0)) if d1 != d0 else 0.0)
 
 
-def minjerk_onset(d: np.ndarray, *, lo_frac: float, hi_frac: float, noise: float) -> float | None:
+def minjerk_onset(
+    d: np.ndarray, *, lo_frac: float, hi_frac: float, noise: float, cross: int = 0
+) -> float | None:
     """Start of a departure, extrapolated assuming a minimum-jerk rise.
 
     ``d`` is the deviation from baseline in the departure direction, from a quiet sample
-    through the deepest point of the movement. The times where ``d`` rises through
+    through the deepest point of the movement; ``cross`` is a sample of the rise itself
+    (where it crossed its departure threshold). The excursion is the peak from ``cross`` on:
+    in back-to-back reps (swings) the window starts on the previous rep's return, which may
+    stand higher than this rep's peak. The times where ``d`` rises through
     ``lo_frac`` and ``hi_frac`` of its excursion are measured, and the minimum-jerk
     profile (Flash & Hogan 1985) says how far before the lower one the movement began;
     the answer does not depend on the range of motion, unlike a fixed-threshold onset.
     Returns a fractional index into ``d``, or None if the excursion is too small.
     """
-    if len(d) < 3:
+    if len(d) < 3 or not 0 <= cross < len(d) or not np.isfinite(d[cross:]).any():
         return None
-    ex = float(np.nanmax(d))
+    peak = cross + int(np.nanargmax(d[cross:]))
+    ex = float(d[peak])
     lo = max(lo_frac * ex, noise)
     hi = hi_frac * ex
     if ex <= 0 or hi < 1.5 * lo:
         return None
-    peak = int(np.nanargmax(d))
     below = np.flatnonzero(d[:peak] < hi)  # the last rise through ``hi`` before the peak
     if not len(below):
         return None
@@ -159,7 +164,9 @@ def refine_minjerk(
     noise = _robust_noise(pre, median(pre), noise_max) if len(pre) >= 3 else noise_max
     on = None
     for _ in range(3):
-        found = minjerk_onset(direction * (x - base), lo_frac=lo_frac, hi_frac=hi_frac, noise=noise)
+        found = minjerk_onset(
+            direction * (x - base), lo_frac=lo_frac, hi_frac=hi_frac, noise=noise, cross=cross
+        )
         if found is None or not np.isfinite(found):
             break
         on = found

@@ -327,6 +327,24 @@ def test_minjerk_onset_is_range_independent() -> None:
     assert minjerk_onset(np.full(50, 0.1), lo_frac=0.05, hi_frac=0.2, noise=0.3) is None
 
 
+def test_minjerk_onset_after_a_higher_previous_rep() -> None:
+    """Back-to-back reps (swings): the window opens on the previous rep's return, which
+    stands higher than this rep's small peak; the excursion is this rep's, from its
+    departure crossing on."""
+    from analysis.onsets import minjerk_onset
+
+    k = np.arange(300, dtype=float)
+
+    def mj(start: float, dur: float) -> np.ndarray:
+        tau = np.clip((k - start) / dur, 0, 1)
+        return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+
+    x = 6.0 * (1 - mj(0.0, 40.0)) + 4.0 * mj(120.0, 45.0)  # return, rest, 4° rise
+    cross = int(np.argmax((k > 120) & (x > 3.0)))
+    on = minjerk_onset(x, lo_frac=0.05, hi_frac=0.2, noise=0.1, cross=cross)
+    assert on == pytest.approx(120.0, abs=0.5)
+
+
 def test_reanchor_is_blended_in_not_stepped() -> None:
     n = 1200
     t = np.arange(n) / 100.0
