@@ -10,7 +10,8 @@ that the whole recording is there, and both are switchable:
   directions (``orientation.smoothed_up``), which cancels most of the causal estimator's
   gyro-bias and lag error. Every later stage (grid, stillness, neutral, tilt, reps,
   onsets, flags) is the live one. ``smooth=False`` (``hipfirst review --causal``) gives
-  exactly what a live run with the learned axes computes.
+  exactly what a live run with the learned axes computes. For long recordings the
+  sensors' two-direction estimates run in parallel processes (``analysis/offline_up.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from analysis.config import PipelineConfig
 from analysis.errors import InputError
-from analysis.orientation import smoothed_up
+from analysis.offline_up import smoothed_ups
 from analysis.recalibration import (
     KEEP_AXIS_MAX_DEG,
     CarriedAxes,
@@ -120,13 +121,11 @@ def run_pipeline(
     return pipe
 
 
-def smoothed_sources(session: Session) -> dict[str, UpSource]:
-    """Two-direction up vectors of every sensor, for ``run_pipeline(up_sources=...)``."""
-    out: dict[str, UpSource] = {}
-    for name, st in session.sensors.items():
-        up = smoothed_up(st.time_s, st.acc_g, st.gyr_dps, rate_hz=st.rate_hz)
-        out[name] = PrecomputedUp(st.time_s, up)
-    return out
+def smoothed_sources(session: Session, *, workers: int | None = None) -> dict[str, UpSource]:
+    """Two-direction up vectors of every sensor, for ``run_pipeline(up_sources=...)``
+    (``workers``: see ``offline_up.smoothed_ups``)."""
+    ups = smoothed_ups(session, workers=workers)
+    return {n: PrecomputedUp(st.time_s, ups[n]) for n, st in session.sensors.items()}
 
 
 LEARN_S = 120.0

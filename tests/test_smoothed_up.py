@@ -59,3 +59,16 @@ def test_smoothed_review_is_closer_to_the_true_angles() -> None:
             rms.append(float(np.sqrt(np.nanmean(e**2))))
         errs[smooth] = rms
     assert errs[True][0] < errs[False][0] and errs[True][1] < errs[False][1], errs
+
+
+def test_smoothed_ups_on_several_processes_equal_the_serial_ones() -> None:
+    from analysis.offline_up import smoothed_ups
+
+    sim = simulate(SimConfig(exercise="rdl", reps=2, seed=1084))
+    serial = smoothed_ups(sim.session, workers=1)
+    forked = smoothed_ups(sim.session, workers=2)
+    assert list(forked) == list(sim.session.sensors)
+    for name, up in serial.items():
+        assert np.array_equal(forked[name], up, equal_nan=True), name
+    # each sensor's own estimate, not a neighbour's
+    assert not np.allclose(forked["lumbar"], forked["thigh"])
