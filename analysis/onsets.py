@@ -57,9 +57,9 @@ def backtrack(x: np.ndarray, base: float, cross: int, noise: float) -> float:
     i = int(inside[-1])
     if i >= cross:
         return float(cross)
-    d0, d1 = dev[i], dev[i + 1]
+    d0, d1 = float(dev[i]), float(dev[i + 1])
     frac = (noise - d0) / (d1 - d0) if d1 > d0 else 0.0
-    return i + float(np.clip(frac, 0.0, 1.0))
+    return i + min(max(frac, 0.0), 1.0)
 
 
 def onset(
@@ -90,8 +90,8 @@ _FRAC = 10 * _TAU**3 - 15 * _TAU**4 + 6 * _TAU**5
 
 def _level_time(d: np.ndarray, i: int, level: float) -> float:
     """Fractional index between samples ``i`` and ``i + 1`` where ``d`` crosses ``level``."""
-    d0, d1 = d[i], d[i + 1]
-    return i + (float(np.clip((level - d0) / (d1 - d0), 0.0, 1.0)) if d1 != d0 else 0.0)
+    d0, d1 = float(d[i]), float(d[i + 1])
+    return i + (min(max((level - d0) / (d1 - d0), 0.0), 1.0) if d1 != d0 else 0.0)
 
 
 def minjerk_onset(
@@ -109,9 +109,15 @@ def minjerk_onset(
     the answer does not depend on the range of motion, unlike a fixed-threshold onset.
     Returns a fractional index into ``d``, or None if the excursion is too small.
     """
-    if len(d) < 3 or not 0 <= cross < len(d) or not np.isfinite(d[cross:]).any():
+    if len(d) < 3 or not 0 <= cross < len(d):
         return None
-    peak = cross + int(np.nanargmax(d[cross:]))
+    rise = d[cross:]
+    top = int(np.argmax(rise))  # a NaN would win argmax: then the NaN-aware search
+    if np.isnan(rise[top]):
+        if np.isnan(rise).all():
+            return None
+        top = int(np.nanargmax(rise))
+    peak = cross + top
     ex = float(d[peak])
     lo = max(lo_frac * ex, noise)
     hi = hi_frac * ex
@@ -126,16 +132,16 @@ def minjerk_onset(
         return None
     t_lo = _level_time(d, int(quiet[-1]), lo)
     t_hi = _level_time(d, i_hi - 1, hi)
-    tau_lo, tau_hi = np.interp([lo / ex, hi / ex], _FRAC, _TAU)
+    tau_lo, tau_hi = np.interp((lo / ex, hi / ex), _FRAC, _TAU).tolist()
     if tau_hi <= tau_lo:
         return None
-    return float(t_lo - tau_lo / (tau_hi - tau_lo) * (t_hi - t_lo))
+    return t_lo - tau_lo / (tau_hi - tau_lo) * (t_hi - t_lo)
 
 
 def _robust_noise(x: np.ndarray, center: float, noise_max: float) -> float:
     """Four robust SDs of ``x`` around ``center``, within 0.1° .. ``noise_max``."""
     mad = median(np.abs(x - center))
-    return float(np.clip(4 * 1.4826 * mad, 0.1, noise_max))
+    return min(max(4 * 1.4826 * mad, 0.1), noise_max)
 
 
 def refine_minjerk(
