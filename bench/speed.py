@@ -1,13 +1,13 @@
 """Speed and memory of the analysis pipeline.
 
 1. Streaming throughput (× real time, one core): a 3-sensor 200 Hz session pushed in
-   packets of ``--chunk`` samples per sensor, interleaved by time as a radio delivers them.
+   packets of ``--chunks`` samples per sensor, interleaved by time as a radio delivers them.
 2. Offline review of a 60-minute 3-sensor 200 Hz session from CSV: parse time (the
    project's ``read_session_csv`` if present), review time, peak memory (tracemalloc for
    Python allocations, ru_maxrss for the process), against a bare pyarrow CSV parse of
    the same file as the floor.
 
-Run: ``.venv/bin/python bench/speed.py`` (about a minute).
+Run: ``.venv/bin/python bench/speed.py`` (about a minute; ``--skip-offline`` for part 1 only).
 """
 
 from __future__ import annotations
@@ -143,14 +143,20 @@ def main() -> None:
     ap.add_argument("--stream-minutes", type=float, default=5.0)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--seed", type=int, default=7000)
+    ap.add_argument(
+        "--chunks", type=int, nargs="+", default=[10, 25, 100, 200], help="packet sizes to stream"
+    )
+    ap.add_argument("--skip-offline", action="store_true", help="only the streaming part")
     args = ap.parse_args()
 
     base = make_session(10.0, args.rate, args.seed)
     short = loop_to(base, args.stream_minutes)
     print(f"streaming, {args.stream_minutes:g} min, 3 sensors at {args.rate:g} Hz, one core:")
-    for chunk in (10, 25, 100, 200):
+    for chunk in args.chunks:
         x, wall, n_ev = streaming_throughput(short, chunk)
         print(f"  packets of {chunk:3d} samples: {x:7.0f}x real time ({wall:.2f} s, {n_ev} events)")
+    if args.skip_offline:
+        return
 
     session = loop_to(base, args.minutes)
     with tempfile.TemporaryDirectory() as tmp:
