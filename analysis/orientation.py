@@ -154,6 +154,10 @@ class UpEstimator:
         last_t = -np.inf if self._last is None else self._last[0]
         before = np.maximum.accumulate(np.concatenate([[last_t], np.where(ok, t, -np.inf)]))
         ok &= t > before[:-1]
+        if ok.all():  # every sample fed: no copies, no repeated rows
+            up = self._segments(t, acc, gyr)
+            self._last_up = up[-1].copy()
+            return up
         idx = np.flatnonzero(ok)
         self.skipped += n - len(idx)
         if len(idx) == 0:
@@ -290,8 +294,12 @@ def smoothed_up(
     back = UpEstimator(
         rate_hz=rate_hz, has_gyro=has_gyro, known_bias_dps=None if bias is None else -bias
     ).update(-t[::-1], acc[::-1], None if gyr is None else -gyr[::-1])[::-1]
-    both = np.where(np.isfinite(fwd), fwd, 0.0) + np.where(np.isfinite(back), back, 0.0)
+    fwd_ok, back_ok = np.isfinite(fwd).all(axis=1), np.isfinite(back).all(axis=1)
+    if fwd_ok.all() and back_ok.all():
+        both = fwd + back
+    else:
+        both = np.where(fwd_ok[:, None], fwd, 0.0) + np.where(back_ok[:, None], back, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         out = both / np.linalg.norm(both, axis=1, keepdims=True)
-    out[~(np.isfinite(fwd).all(axis=1) | np.isfinite(back).all(axis=1))] = np.nan
+    out[~(fwd_ok | back_ok)] = np.nan
     return out
