@@ -56,7 +56,7 @@ class GridResampler:
         if len(time_s) == 0:
             return
         last = self.last_time_s[sensor]
-        if time_s[0] <= last or (len(time_s) > 1 and np.any(np.diff(time_s) <= 0)):
+        if time_s[0] <= last or (time_s[1:] <= time_s[:-1]).any():
             keep = time_s > np.maximum.accumulate(np.concatenate(([last], time_s[:-1])))
             self.dropped_samples += int(len(time_s) - keep.sum())
             time_s, values = time_s[keep], values[keep]
@@ -104,19 +104,27 @@ class GridResampler:
                 if bridged:
                     self._mark(s, tg > t[0])
                 continue
-            i = np.searchsorted(t, tg, side="right") - 1
+            # the samples around each grid time: i and j = i + 1 (clamped to the ends)
+            i = np.searchsorted(t, tg, side="right")
+            i -= 1
             np.minimum(i, len(t) - 2, out=i)
             np.maximum(i, 0, out=i)
+            j = i + 1
             t0 = t[i]
-            step = t[i + 1] - t0
+            step = t[j] - t0
             # one reduction in the common case: no sample held, no long gap bridged
             if bridged and (tg[-1] > t[-1] or step.max() > self.bridge_max_s):
                 self._mark(s, (tg > t[-1]) | ((step > self.bridge_max_s) & (tg > t0)))
-            w = (tg - t0) / step
+            w = tg - t0
+            w /= step
             np.minimum(w, 1.0, out=w)
             np.maximum(w, 0.0, out=w)
-            v0 = v[i]
-            out[s] = v0 + w[:, None] * (v[i + 1] - v0)
+            # v0 + w (v1 - v0), in place; ``take`` is the fast gather of whole rows
+            v0 = v.take(i, axis=0)
+            dv = v.take(j, axis=0)
+            dv -= v0
+            dv *= w[:, None]
+            np.add(v0, dv, out=out[s])
             # keep the last sample at or before the last grid time, and everything after it
             keep_from = max(int(i[-1]), 0)
             if keep_from:

@@ -181,11 +181,10 @@ class StreamingPipeline:
         the stall holds nobody."""
         if sensor not in self._queue or len(time_s) == 0:
             return []
-        t, acc, gyr = self._sane(sensor, time_s, acc_g, gyr_dps)
+        t, acc, gyr, newest = self._sane(sensor, time_s, acc_g, gyr_dps)
         if len(t) == 0:
             return []
         self._queue[sensor].append((t, acc, gyr))
-        newest = float(t.max())
         self._last_raw[sensor] = max(self._last_raw[sensor], newest)
         self.samples[sensor] += len(t)
         arrival = newest if arrival_s is None else float(arrival_s)
@@ -211,11 +210,12 @@ class StreamingPipeline:
 
     def _sane(
         self, sensor: str, time_s: np.ndarray, acc_g: np.ndarray, gyr_dps: np.ndarray | None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
         """Drop (and count in ``rejected``) samples no real sensor can produce: non-finite
         values, readings beyond any IMU's range, or a time stamp jumping ``MAX_JUMP_S``
         ahead. One bad sample would otherwise poison the stillness filters (NaN state that
-        never recovers, so neutral is never found) or make the grid fill the jump."""
+        never recovers, so neutral is never found) or make the grid fill the jump. Returns
+        the kept samples and the newest kept time (-inf if none)."""
         t = np.asarray(time_s, dtype=float).reshape(-1)
         acc = np.asarray(acc_g, dtype=float).reshape(len(t), 3)
         gyr = None if gyr_dps is None else np.asarray(gyr_dps, dtype=float).reshape(len(t), 3)
@@ -225,19 +225,23 @@ class StreamingPipeline:
             ref = max(seen) if seen else math.inf
         latest = ref + MAX_JUMP_S
         # one reduction per array in the common case (NaN fails every comparison)
+        newest = t.max()
         if (
             np.abs(acc).max() <= ACC_MAX_G
             and (gyr is None or np.abs(gyr).max() <= GYR_MAX_DPS)
-            and t.max() <= latest
-            and -math.inf < t.min() <= t.max() < math.inf
+            and newest <= latest
+            and newest < math.inf
+            and t.min() > -math.inf
         ):
-            return t, acc, gyr
+            return t, acc, gyr, float(newest)
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(t) & (t <= latest) & (np.abs(acc) <= ACC_MAX_G).all(axis=1)
             if gyr is not None:
                 ok &= (np.abs(gyr) <= GYR_MAX_DPS).all(axis=1)
         self.rejected[sensor] += int(len(t) - ok.sum())
-        return t[ok], acc[ok], None if gyr is None else gyr[ok]
+        t = t[ok]
+        newest = float(t.max()) if len(t) else -math.inf
+        return t, acc[ok], None if gyr is None else gyr[ok], newest
 
     def finish(self) -> list[LiveEvent]:
         """End of input: flush queued samples and close a rep that is still settling."""
@@ -267,11 +271,16 @@ class StreamingPipeline:
                 acc = np.concatenate([x[1] for x in q])
                 gyr = None if q[0][2] is None else np.concatenate([x[2] for x in q])
             q.clear()
-            has_gyro = self.specs[n].has_gyro and gyr is not None
-            g = np.asarray(gyr, float) if has_gyro else None
-            up = self._up[n].update(t, acc, g)
-            gn = np.sqrt((g * g).sum(axis=1)) if g is not None else np.full(len(t), np.nan)
-            self.grid.push(self._index[n], t, np.column_stack([up, acc, gn]))
+            g = gyr if self.specs[n].has_gyro else None
+            # grid channels: up vector, accelerometer, gyro norm (NaN without a gyro)
+            vals = np.empty((len(t), 7))
+            vals[:, :3] = self._up[n].update(t, acc, g)
+            vals[:, 3:6] = acc
+            if g is None:
+                vals[:, 6] = np.nan
+            else:
+                np.sqrt((g * g).sum(axis=1), out=vals[:, 6])
+            self.grid.push(self._index[n], t, vals)
         tg, vals = self.grid.advance(hold=hold)
         if self.grid.next_k is not None:
             self._next_t = self.grid.next_k / self.config.grid_hz
