@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 
 
@@ -32,9 +34,9 @@ class History:
     def k_start(self) -> int:
         return self.k0 + self._lo
 
-    def extend(self, k_first: int, values: np.ndarray) -> None:
-        """``values`` (len(names), m), rows in ``names`` order."""
-        m = values.shape[1]
+    def extend(self, k_first: int, m: int, signals: Mapping[str, np.ndarray]) -> None:
+        """Append ``m`` samples: ``signals[name]`` (m,) per name; a name that is absent
+        is unknown (NaN)."""
         if self._hi == self._lo:
             self.k0, self._lo, self._hi = k_first, 0, 0
         elif k_first != self.k_end:
@@ -48,7 +50,10 @@ class History:
             self.k0 += self._lo
             self._hi -= self._lo
             self._lo = 0
-        self._buf[:, self._hi : self._hi + m] = values
+        cols = slice(self._hi, self._hi + m)
+        for name, i in self.row.items():
+            x = signals.get(name)
+            self._buf[i, cols] = np.nan if x is None else x
         self._hi += m
 
     def trim(self) -> None:

@@ -332,6 +332,6 @@ class StreamingPipeline:
             time_s=float(tg[-1]),
             hip_deg=None if hip is None else float(hip[-1]),
             lumbar_deg=None if lumbar is None else float(lumbar[-1]),
-            tilts_deg={n: float(tilts[i, -1]) for n, i in self._index.items()},
+            tilts_deg=dict(zip(self.layout.sensors, tilts[:, -1].tolist(), strict=True)),
         )
         return self.tracker.update(k0, signals)

@@ -90,7 +90,8 @@ class RepTracker:
         self.lookback_n = round(config.onset_lookback_s * self.hz)
         self.settle_n = round(SETTLE_S * self.hz)
         self.watch: _Watch | None = None
-        names = self._names()
+        self._watched = names = [n for n in ("r", "hip", "lumbar") if self.has.get(n)]
+        """The signals whose departures a watch looks for."""
         self._watch_rows = (
             np.array([SIGNALS.index(n) for n in names]),
             np.array([[self._dep(n)] for n in names]),
@@ -105,8 +106,7 @@ class RepTracker:
         m = len(signals["r"])
         if m == 0:
             return []
-        rows = np.stack([signals.get(n, np.full(m, np.nan)) for n in SIGNALS])
-        self.hist.extend(k0, rows)
+        self.hist.extend(k0, m, signals)
         out: list[LiveEvent] = []
         if self.watch is None:
             finite = np.flatnonzero(np.isfinite(signals["r"]))
@@ -189,9 +189,6 @@ class RepTracker:
                 self.watch = _Watch(start_k=a)
 
     # --- watch: reference posture, departures, onsets, lumbar-first ----
-    def _names(self) -> list[str]:
-        return [n for n in ("r", "hip", "lumbar") if self.has.get(n)]
-
     def _scan_watch(
         self, w: _Watch, a: int, b: int, out: list[LiveEvent], *, expire: bool = False
     ) -> None:
@@ -200,7 +197,6 @@ class RepTracker:
         a = max(a, w.start_k)
         if b <= a:
             return
-        names = self._names()
         if w.frozen_k < 0:
             rows, deps = self._watch_rows
             x = self.hist.block(rows, a, b)
@@ -223,7 +219,7 @@ class RepTracker:
         if expire:
             b = min(b, w.frozen_k + self.lookback_n + 1)
         a2 = max(a, w.rmin_k)
-        for n in names:
+        for n in self._watched:
             if n in w.cross:
                 continue
             x = self.hist.get(n, a2, b)
@@ -299,7 +295,7 @@ class RepTracker:
             if flag in rep.alerts:
                 continue
             x = self.hist.get(n, a, b)
-            i = first_crossing(np.where(sgn * (x - thr) > 0, 1.0, 0.0), 0.5)
+            i = _first_true(x > thr if sgn > 0 else x < thr)
             if i >= 0:
                 rep.alerts.add(flag)
                 out.append(LiveEvent("alert", self._t(a + i), rep.index, flag, MESSAGES[flag]))
@@ -435,6 +431,12 @@ def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarra
             last = i
     run[last:] = cur
     return run, new
+
+
+def _first_true(mask: np.ndarray) -> int:
+    """Index of the first True in ``mask``, or -1."""
+    i = int(mask.argmax()) if len(mask) else 0
+    return i if len(mask) and mask[i] else -1
 
 
 def _extreme(fn: Callable[[np.ndarray], float], x: np.ndarray | None, base: float) -> float | None:
