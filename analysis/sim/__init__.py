@@ -67,7 +67,7 @@ def simulate(cfg: SimConfig) -> SimResult:
         mount = (
             Rotation.random(random_state=sub) if cfg.mounting == "random" else Rotation.identity()
         )
-        acc, gyr = body.imu(name, timing.true_s, mount)
+        acc, gyr = body.imu(name, timing.true_s, mount, period_s=1.0 / rate)
         g: np.ndarray | None = gyr if cfg.has_gyro(name) else None
         if cfg.imu_errors:
             acc, g = degrade(sub, acc, g)
