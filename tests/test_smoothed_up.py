@@ -75,6 +75,35 @@ def test_smoothed_ups_on_several_processes_equal_the_serial_ones() -> None:
     assert not np.allclose(forked["lumbar"], forked["thigh"])
 
 
+def test_forks_only_long_recordings_from_a_process_without_other_threads() -> None:
+    import threading
+
+    from analysis.offline_up import PARALLEL_MIN_SAMPLES, default_workers, usable_cpus
+    from analysis.session import SensorStream, Session
+
+    def session(samples: int) -> Session:
+        t = np.arange(samples) / 200.0
+        acc = np.tile([0.0, 0.0, 1.0], (samples, 1))
+        return Session(
+            {n: SensorStream(n, t, acc, acc * 0.0) for n in ("lumbar", "sacrum", "thigh")}
+        )
+
+    long, short = session(PARALLEL_MIN_SAMPLES // 3 + 1), session(PARALLEL_MIN_SAMPLES // 3 - 1)
+    assert default_workers(short) == 1
+    # another thread running (an audio callback, a BLE loop): a fork would copy its locks
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert default_workers(long) == 1
+    finally:
+        stop.set()
+        other.join()
+    # alone (an earlier test may have left a thread behind: then it stays at 1)
+    alone = threading.active_count() == 1
+    assert default_workers(long) == (min(3, usable_cpus()) if alone else 1)
+
+
 def test_backward_pass_turns_by_the_interval_it_crosses() -> None:
     # fast rocking about x (±40° at 1.5 Hz, up to 377 °/s) at 100 Hz, each gyro sample
     # the mean rate over the interval ending at it (as real IMUs report, see
