@@ -12,28 +12,43 @@ from analysis.errors import InputError
 from hipfirst import __version__
 from hipfirst.errors import UserError
 
-# Each entry is a module in hipfirst.commands with register(subparsers).
-COMMANDS: tuple[str, ...] = (
-    "scan",
-    "monitor",
-    "demo",
-    "simulate",
-    "review",
-    "orientation",
-    "history",
-)
+# Each entry is a module in hipfirst.commands with register(subparsers), and the one-line
+# help it registers (listed without importing the module: a command imports only itself,
+# so `hipfirst --help` or `hipfirst simulate` does not load the BLE stack or scipy.signal).
+COMMANDS: dict[str, str] = {
+    "scan": "list supported sensors in range",
+    "monitor": "coach a live set on real sensors",
+    "demo": "coach a simulated lifter on three virtual sensors (no hardware needed)",
+    "simulate": "write a simulated session with known faults (and its truth file)",
+    "review": "review a recorded session (table, report, JSON)",
+    "orientation": "per sensor and sample, the causal estimate of 'up' in the sensor frame",
+    "history": "one line per session and a trend plot",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command registered by its module; ``only``: just that
+    command's module is imported, the others are listed by name and help."""
     parser = argparse.ArgumentParser(
         prog="hipfirst",
         description="Teach the hip hinge with wearable motion sensors.",
     )
     parser.add_argument("--version", action="version", version=f"hipfirst {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"hipfirst.commands.{name}").register(sub)
+    for name, summary in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"hipfirst.commands.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named on the command line (the first word not an option), if known."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def _bridge_errors() -> tuple[type[BaseException], ...]:
@@ -45,8 +60,9 @@ def _bridge_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_in(words) or "")
+    args = parser.parse_args(words)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

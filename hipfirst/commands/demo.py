@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES
-from analysis.sim import fault_name
 from hipfirst.commands.alert_options import add_alert_options, make_alerts
+from hipfirst.commands.faults import parse_faults
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.hold import HoldCoach
@@ -25,18 +25,6 @@ from hipfirst.live.demo import (
 from hipfirst.live.session import LiveHooks
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard
-
-
-def parse_faults(text: str) -> dict[str, int]:
-    """``"lumbar_first:2,rounding:1"`` -> ``{"lumbar_first": 2, "lumbar_flexion": 1}``."""
-    out: dict[str, int] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        name, _, count = part.partition(":")
-        try:
-            out[fault_name(name)] = int(count or "1")
-        except ValueError as exc:
-            raise UserError(f"--faults: {part!r}: {exc}") from exc
-    return out
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from analysis.session_csv import write_session_csv
 from analysis.sim import SIM_EXERCISES, SimConfig, simulate, truth_path, write_truth
-from hipfirst.commands.demo import parse_faults
+from hipfirst.commands.faults import parse_faults
 from hipfirst.errors import UserError
 from hipfirst.recording import RecordingMeta, recording_path, write_sidecar
 

@@ -1,0 +1,49 @@
+"""The command line lists every command without importing it, and a command imports only
+its own module (``hipfirst --help`` must not wait for the BLE stack or scipy.signal)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+from hipfirst.cli import COMMANDS, build_parser
+
+
+def _helps(parser: argparse.ArgumentParser) -> dict[str, str | None]:
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {a.dest: a.help for a in sub._choices_actions}
+
+
+def test_the_listed_help_is_what_each_command_registers() -> None:
+    assert _helps(build_parser()) == COMMANDS  # every module imported and registered
+    for name in COMMANDS:
+        assert _helps(build_parser(only=name)) == COMMANDS, name
+
+
+def _loaded_after(code: str) -> set[str]:
+    heavy = ("scipy.signal", "bleak", "bumble", "matplotlib", "hipfirst.live")
+    probe = f"import sys\n{code}\nprint('loaded:', *(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return set(out.stdout.splitlines()[-1].split()[1:])
+
+
+def test_help_and_offline_commands_do_not_load_the_live_stack() -> None:
+    # `hipfirst --help` (argparse exits after printing)
+    assert (
+        _loaded_after(
+            "import contextlib\nfrom hipfirst.cli import main\n"
+            "with contextlib.suppress(SystemExit):\n    main(['--help'])"
+        )
+        == set()
+    )
+    assert (
+        _loaded_after("from hipfirst.cli import build_parser\nbuild_parser(only='simulate')")
+        == set()
+    )
+    # review needs the pipeline (scipy.signal) but not BLE or the live session
+    assert _loaded_after("from hipfirst.cli import build_parser\nbuild_parser(only='review')") == {
+        "scipy.signal"
+    }
+    # and the full parser does load them: the probe sees what it should
+    assert "bleak" in _loaded_after("from hipfirst.cli import build_parser\nbuild_parser()")
