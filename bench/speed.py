@@ -4,7 +4,8 @@
    packets of ``--chunks`` samples per sensor, interleaved by time as a radio delivers them.
 2. Offline review of a 60-minute 3-sensor 200 Hz session from CSV: parse time (the
    project's ``read_session_csv`` if present), review time, peak memory (tracemalloc for
-   Python allocations, ru_maxrss for the process), against a bare pyarrow CSV parse of
+   Python allocations in this process, ru_maxrss for the process and for the largest
+   forked orientation worker), against a bare pyarrow CSV parse of
    the same file as the floor.
 
 Run: ``.venv/bin/python bench/speed.py`` (about a minute; ``--skip-offline`` for part 1 only).
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.offline_up import default_workers
 from analysis.review import review_session
 from analysis.session import SensorStream, Session
 from analysis.stream import SensorSpec, StreamingPipeline
@@ -109,6 +113,32 @@ def _read_pyarrow(path: Path) -> Session:
     return Session(out, source=str(path))
 
 
+CLI_REVIEW = """
+import resource, sys, time
+from hipfirst.cli import main
+t0 = time.perf_counter()
+rc = main(["review", sys.argv[1], "--json"])
+wall = time.perf_counter() - t0
+kb = [resource.getrusage(w).ru_maxrss for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+print(rc, wall, *kb, file=sys.stderr)
+"""
+
+
+def cli_review(path: Path) -> tuple[float, float, float]:
+    """The user's command (``hipfirst review FILE --json``, read + review + JSON) in a fresh
+    process: wall time (imports excluded), its peak RSS and its largest worker's (MB)."""
+    out = subprocess.run(
+        [sys.executable, "-c", CLI_REVIEW, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    rc, wall, self_kb, child_kb = out.stderr.strip().splitlines()[-1].split()
+    if rc != "0":
+        raise SystemExit(f"hipfirst review failed: {out.stderr.strip()[:500]}")
+    return float(wall), float(self_kb) / 1024, float(child_kb) / 1024
+
+
 def streaming_throughput(session: Session, chunk: int) -> tuple[float, float, int]:
     specs = {n: SensorSpec(rate_hz=st.rate_hz, has_gyro=True) for n, st in session.sensors.items()}
     pipe = StreamingPipeline(sensors=specs)
@@ -179,6 +209,7 @@ def main() -> None:
         t0 = time.perf_counter()
         review_session(sess)
         t_rev2 = time.perf_counter() - t0
+        cli_wall, cli_rss, cli_worker = cli_review(path)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  read_session_csv: {t_read:.2f} s")
     print(
@@ -187,6 +218,11 @@ def main() -> None:
     print(f"  read + review: {t_read + t_rev2:.2f} s")
     print(f"  peak Python memory in review (tracemalloc): {peak / 1e6:.0f} MB")
     print(f"  process peak RSS (whole bench): {rss:.0f} MB")
+    print(
+        f"  `hipfirst review --json` in a fresh process: {cli_wall:.2f} s wall, peak RSS "
+        f"{cli_rss:.0f} MB, largest orientation worker {cli_worker:.0f} MB "
+        f"({default_workers(sess)} forked workers, sharing the parent's pages until written)"
+    )
 
 
 if __name__ == "__main__":
