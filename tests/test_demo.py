@@ -49,7 +49,9 @@ async def test_demo_records_a_set_whose_live_alerts_match_the_offline_review(
     assert live_alerts == [(e.rep_index, e.flag) for e in offline_alerts(session, cfg)]
     # the review (two passes, axes learned first) finds the same reps
     review = review_session(session, config=cfg)
-    assert [round(r.start_s) for r in review.reps] == [round(r.start_s) for r in live_reps]
+    assert len(review.reps) == len(live_reps)
+    for r, live in zip(review.reps, live_reps, strict=True):
+        assert r.start_s == pytest.approx(live.start_s, abs=0.3)
     # every live alert is in the sidecar with its rep
     logged = [(a["flag"], a["rep"]) for a in side["alerts"]]
     assert logged == [(a.flag, a.rep_index) for a in res.summary.alerts]
@@ -93,7 +95,11 @@ async def test_live_alerts_sound_and_buzz_the_lumbar_sensor(tmp_path: Path) -> N
     sink.close()
     (d,) = made
     delivered = [x for x in d.log if x.delivered]
-    assert delivered and len(delivered) == len(res.summary.alerts)
+    # every alert was decided on; the ones not delivered were held back by the policy
+    # (normally none: on a starved machine a lagging sensor can split an alert in two)
+    assert [(x.rep, x.flag) for x in d.log] == [(a.rep_index, a.flag) for a in res.summary.alerts]
+    held = {"cooldown", "already said this rep"}
+    assert delivered and all(x.why_not in held for x in d.log if not x.delivered)
     buzzed = res.sensors["lumbar"].haptic_log
     assert [(h.command.intensity_pct, h.command.pattern_ms) for h in buzzed] == [
         PATTERNS[x.flag] for x in delivered

@@ -26,7 +26,7 @@ from hipfirst.setflow import GO, NEUTRAL, RECALIBRATING, REFRESHED, REST, STAND,
 from tests.live_plan import Planned
 
 logging.getLogger("bumble").setLevel(logging.ERROR)
-SPEED = 4.0
+SPEED = 2.0  # at 4x a busy machine let one sensor fall seconds behind the others
 PLACEMENTS = ("lumbar", "sacrum", "thigh")
 
 

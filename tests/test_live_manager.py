@@ -53,10 +53,16 @@ async def run_session(
     speed: float,
     faults=None,
     extra_s: float = 0.5,
+    from_start: bool = False,
 ):
-    """Stream every source to the end; returns (blocks per sensor, gaps, manager, sensors)."""
+    """Stream every source to the end; returns (blocks per sensor, gaps, manager, sensors).
+    ``from_start``: each source streams from its first sample once started (see
+    ``VirtualSensor``), however long the connections take."""
     async with VirtualLink() as link:
-        sensors = {p: VirtualSensor(link, s, speed=speed) for p, s in sources.items()}
+        sensors = {
+            p: VirtualSensor(link, s, speed=speed, source_from_start=from_start)
+            for p, s in sources.items()
+        }
         for s in sensors.values():
             await s.start()
         loop = asyncio.get_running_loop()
@@ -96,7 +102,7 @@ async def test_three_sensors_200hz_60s_lose_nothing() -> None:
         p: hinge_source(i, seconds=60.0, offset_s=5.0 * i, drift_ppm=0.0)
         for i, p in enumerate(("lumbar", "sacrum", "thigh"))
     }
-    blocks, gaps, mgr, sensors = await run_session(sources, speed=20.0)
+    blocks, gaps, mgr, sensors = await run_session(sources, speed=20.0, from_start=True)
     for p, src in sources.items():
         n = sum(len(b.time_s) for b in blocks[p])
         st = mgr.status[p]
@@ -106,9 +112,8 @@ async def test_three_sensors_200hz_60s_lose_nothing() -> None:
         )
         assert n == sensors[p].stats.samples_sent
         assert st.samples_lost == 0 and st.malformed == 0 and not gaps
-        # streaming starts after the connections (a few s of sensor clock at 20x): most of
-        # the minute is sent, and all of what is sent arrives
-        assert n >= 0.85 * src.samples
+        # the whole minute is sent (each source from its first sample), and all of it arrives
+        assert n == src.samples
         t = np.concatenate([b.time_s for b in blocks[p]])
         assert np.all(np.diff(t) > 0)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -123,6 +124,20 @@ def test_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
         assert made[-1][1] < st.time_s[-1] and st.time_s[-1] >= t_kill - 1.0
 
 
+def recorded_until(path: Path) -> float:
+    """Time of the last complete row the recorder has flushed (-inf before any)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
+            lines = f.read().split(b"\n")[:-1]  # the part after the last newline may be torn
+    except FileNotFoundError:
+        return float("-inf")
+    for line in reversed(lines):
+        with contextlib.suppress(ValueError):
+            return float(line.split(b",", 1)[0])
+    return float("-inf")
+
+
 LIVE_CHILD = r"""
 import asyncio, logging, sys
 from analysis.config import PipelineConfig
@@ -194,8 +209,13 @@ def test_live_button_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
         for _ in range(2):
             kind, t, start2, end2 = child.stdout.readline().split()
             made.append((kind, float(t)))
-        # the lifter starts set 2 four seconds after the click (1 s at 4x); kill in its reps
-        time.sleep(1.0 + (float(end2) - float(start2)) / 4.0 / 2.0)
+        # kill in set 2's reps, once the recording has reached their middle (waiting on the
+        # file, not the wall clock: a busy machine runs the child slower)
+        mid2 = (float(start2) + float(end2)) / 2.0
+        deadline = time.monotonic() + 60.0
+        while recorded_until(p) < mid2 and time.monotonic() < deadline:
+            assert child.poll() is None, "the session ended before the kill"
+            time.sleep(0.05)
         assert child.poll() is None, "the session ended before the kill"
         os.kill(child.pid, signal.SIGKILL)
     finally:

@@ -237,7 +237,9 @@ async def test_recalibrate_after_a_reclip_brings_the_angles_back_to_truth(tmp_pa
     reviewed = reviewed[np.isfinite(reviewed).all(axis=1)]
     errs = set_errors(sim, reviewed, set_index=1)
     assert errs["hip_median"] < 1.5 and errs["lumbar_median"] < 1.5, errs
-    assert [round(r.start_s) for r in review.reps] == [round(r.start_s) for r in reps]
+    assert len(review.reps) == len(reps)
+    for r, live in zip(review.reps, reps, strict=True):
+        assert r.start_s == pytest.approx(live.start_s, abs=0.3)
 
 
 async def test_set_flow_recalibrates_once_the_slipped_sensor_is_reclipped() -> None:
