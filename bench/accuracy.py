@@ -8,7 +8,7 @@ the live pipeline (packets of 10 samples interleaved by time), and prints:
   the offline review (two-direction orientation) and of the live pipeline (causal);
 - rep recall and precision (a found rep matches a true rep when their spans overlap);
 - lumbar_first sensitivity and specificity; rounding / arching detection rates;
-- lumbar-lead error (ms; median and p95 of the absolute error);
+- lumbar-lead error (ms; median, mean and p95 of the absolute error);
 - live alert latency: from the TRUE lumbar angle crossing the alert threshold to the moment
   the live ``lumbar_first`` alert could be raised, i.e. when the last sample of the packet
   that triggered it was taken (median, p95); BLE transport and processing add a few ms on
@@ -291,7 +291,11 @@ def main() -> None:
         what = "false-alarm rate" if f.endswith("(false)") else "detection rate"
         print(f"{f} {what}: {rate(v)}")
     e = tally.lead_err_ms
-    print(f"lumbar-lead abs error: median {pct(e, 50):.0f} ms, p95 {pct(e, 95):.0f} ms, n={len(e)}")
+    mean = float(np.mean(e)) if e else float("nan")
+    print(
+        f"lumbar-lead abs error: median {pct(e, 50):.0f} ms, mean {mean:.0f} ms, "
+        f"p95 {pct(e, 95):.0f} ms, n={len(e)}"
+    )
     e = tally.lead_err_lf_ms
     print(
         f"  on lumbar-first reps: median {pct(e, 50):.0f} ms, p95 {pct(e, 95):.0f} ms, n={len(e)}"

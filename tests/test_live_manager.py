@@ -154,7 +154,9 @@ async def test_disconnect_mid_set_reconnects_and_records_the_gap() -> None:
     assert st.connects == 2
     assert [g.cause for g in gaps] == ["disconnect"]
     g = gaps[0]
-    assert g.sensor == "thigh" and 4.0 < g.start_s < 7.0
+    # ~5 s of session time after streaming started (the fault is paced on the wall clock:
+    # later on a busy machine, which also reconnects more slowly), mid-set
+    assert g.sensor == "thigh" and 4.0 < g.start_s < 12.0
     assert g.samples_lost == st.samples_lost and g.samples_lost >= 200  # at least the 1 s away
     n = sum(len(b.time_s) for b in blocks["thigh"])
     # every sample sent arrived, except packets already in flight when the link dropped

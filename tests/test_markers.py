@@ -124,18 +124,22 @@ def test_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
         assert made[-1][1] < st.time_s[-1] and st.time_s[-1] >= t_kill - 1.0
 
 
-def recorded_until(path: Path) -> float:
-    """Time of the last complete row the recorder has flushed (-inf before any)."""
+def recorded_until(path: Path, sensors: tuple[str, ...]) -> float:
+    """How far the recorder has flushed every one of ``sensors`` (the earliest of their
+    last rows in the file's tail; -inf before each has one)."""
     try:
         with path.open("rb") as f:
-            f.seek(max(0, f.seek(0, os.SEEK_END) - 4096))
-            lines = f.read().split(b"\n")[:-1]  # the part after the last newline may be torn
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))
+            lines = f.read().split(b"\n")[1:-1]  # the first may be cut, the last torn
     except FileNotFoundError:
         return float("-inf")
-    for line in reversed(lines):
-        with contextlib.suppress(ValueError):
-            return float(line.split(b",", 1)[0])
-    return float("-inf")
+    last: dict[bytes, float] = {}
+    for line in lines:
+        parts = line.split(b",", 2)
+        if len(parts) == 3:
+            with contextlib.suppress(ValueError):
+                last[parts[1]] = float(parts[0])
+    return min(last.get(n.encode(), float("-inf")) for n in sensors)
 
 
 LIVE_CHILD = r"""
@@ -213,9 +217,11 @@ def test_live_button_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
         # file, not the wall clock: a busy machine runs the child slower)
         mid2 = (float(start2) + float(end2)) / 2.0
         deadline = time.monotonic() + 60.0
-        while recorded_until(p) < mid2 and time.monotonic() < deadline:
+        placements = ("lumbar", "sacrum", "thigh")
+        while recorded_until(p, placements) < mid2 and time.monotonic() < deadline:
             assert child.poll() is None, "the session ended before the kill"
             time.sleep(0.05)
+        assert recorded_until(p, placements) >= mid2, "the recording never reached set 2"
         assert child.poll() is None, "the session ended before the kill"
         os.kill(child.pid, signal.SIGKILL)
     finally:
