@@ -52,7 +52,8 @@ import itertools
 from typing import Any
 
 import numpy as np
-from scipy.signal import lfilter
+
+from analysis.lowpass import OnePole
 
 G_MS2 = 9.80665
 _GAP_STEPS = 1.5
@@ -99,6 +100,7 @@ class UpEstimator:
         self.has_gyro = has_gyro
         self.max_fill_s = max_fill_s
         self._alpha = self.period_s / (acc_lp_s + self.period_s)
+        self._one_pole = OnePole(self._alpha)
         self._vqf: Any = None
         self._known_bias: np.ndarray | None = None
         if has_gyro and known_bias_dps is not None:
@@ -252,7 +254,7 @@ class UpEstimator:
         a = self._alpha
         if self._lp is None:
             self._lp = ((1 - a) * acc[0]).reshape(3, 1)
-        lp, self._lp = lfilter([a], [1, a - 1], acc.T, axis=1, zi=self._lp)
+        lp, self._lp = self._one_pole.filter(acc.T, self._lp)
         up = lp.T
         with np.errstate(invalid="ignore", divide="ignore"):
             return up / np.linalg.norm(up, axis=1, keepdims=True)

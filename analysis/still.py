@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
+
+from analysis.lowpass import OnePole
 
 
 class GridStill:
@@ -11,7 +12,7 @@ class GridStill:
 
     Input per grid sample and sensor: accelerometer (g, 3 axes) and gyro norm (°/s, NaN
     without a gyroscope). Still = one-pole low-passed gyro norm < ``gyr_dps`` and the
-    accelerometer's low-passed distance from its own low-pass < ``acc_g``. One ``lfilter`` call for
+    accelerometer's low-passed distance from its own low-pass < ``acc_g``. One filter call for
     all sensors per chunk; state is carried, so chunking does not change the flags.
     """
 
@@ -20,8 +21,7 @@ class GridStill:
     ) -> None:
         dt = 1.0 / grid_hz
         self._alpha = dt / (smooth_s + dt)
-        self._b = np.array([self._alpha])
-        self._a = np.array([1.0, self._alpha - 1.0])
+        self._lp = OnePole(self._alpha)
         self.gyr_dps = gyr_dps
         self.acc_g = acc_g
         self._s = n_sensors
@@ -37,9 +37,9 @@ class GridStill:
         x = x.transpose(0, 2, 1).reshape(s * 4, m)
         if self._zi is None:
             self._zi = (1.0 - self._alpha) * x[:, :1]
-        y, self._zi = lfilter(self._b, self._a, x, axis=1, zi=self._zi)
+        y, self._zi = self._lp.filter(x, self._zi)
         y = y.reshape(s, 4, m)
         d = acc_g - y[:, :3].transpose(0, 2, 1)
         dev = np.sqrt((d * d).sum(axis=2))
-        dev_lp, self._zi_dev = lfilter(self._b, self._a, dev, axis=1, zi=self._zi_dev)
+        dev_lp, self._zi_dev = self._lp.filter(dev, self._zi_dev)
         return (dev_lp < self.acc_g) & (y[:, 3] < self.gyr_dps)
