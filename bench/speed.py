@@ -125,20 +125,44 @@ print(rc, wall, status, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, 
 """
 
 
-def cli_review(path: Path) -> tuple[float, float, float]:
+def _tree_pss_kb(pid: int) -> int:
+    """Proportional set size of a process and its descendants (kB; Linux): pages shared
+    between a parent and its forked workers are counted once in the sum."""
+    total = 0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += int(rollup.split("\nPss:")[1].split()[0])
+            kids = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except (OSError, IndexError):  # gone meanwhile, or not Linux
+            continue
+        todo += [int(k) for k in kids]
+    return total
+
+
+def cli_review(path: Path) -> tuple[float, float, float, float]:
     """The user's command (``hipfirst review FILE --json``, read + review + JSON) in a fresh
     process: wall time (Python start-up excluded, the command's imports included), its
-    peak RSS and its largest worker's (MB; Linux)."""
-    out = subprocess.run(
+    peak RSS, its largest worker's, and the peak of the whole process tree's proportional
+    set size (sampled every 20 ms), in MB (Linux)."""
+    proc = subprocess.Popen(
         [sys.executable, "-c", CLI_REVIEW, str(path)],
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        check=True,
     )
-    rc, wall, self_kb, child_kb = out.stderr.strip().splitlines()[-1].split()
-    if rc != "0":
-        raise SystemExit(f"hipfirst review failed: {out.stderr.strip()[:500]}")
-    return float(wall), float(self_kb) / 1024, float(child_kb) / 1024
+    peak_pss = 0
+    while proc.poll() is None:
+        peak_pss = max(peak_pss, _tree_pss_kb(proc.pid))
+        time.sleep(0.02)
+    err = proc.stderr.read() if proc.stderr else ""
+    last = err.strip().splitlines()[-1].split() if err.strip() else []
+    if proc.returncode != 0 or len(last) != 4 or last[0] != "0":
+        raise SystemExit(f"hipfirst review failed: {err.strip()[:500]}")
+    _, wall, self_kb, child_kb = last
+    return float(wall), float(self_kb) / 1024, float(child_kb) / 1024, peak_pss / 1024
 
 
 def streaming_throughput(session: Session, chunk: int) -> tuple[float, float, int]:
@@ -211,7 +235,7 @@ def main() -> None:
         t0 = time.perf_counter()
         review_session(sess)
         t_rev2 = time.perf_counter() - t0
-        cli_wall, cli_rss, cli_worker = cli_review(path)
+        cli_wall, cli_rss, cli_worker, cli_pss = cli_review(path)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  read_session_csv: {t_read:.2f} s")
     print(
@@ -223,7 +247,8 @@ def main() -> None:
     print(
         f"  `hipfirst review --json` in a fresh process: {cli_wall:.2f} s wall, peak RSS "
         f"{cli_rss:.0f} MB, largest orientation worker {cli_worker:.0f} MB "
-        f"({default_workers(sess)} forked workers, sharing the parent's pages until written)"
+        f"({default_workers(sess)} forked workers, sharing the parent's pages until written); "
+        f"all of them together at most {cli_pss:.0f} MB (peak PSS of the process tree)"
     )
 
 
