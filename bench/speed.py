@@ -205,6 +205,14 @@ def main() -> None:
     ap.add_argument("--skip-offline", action="store_true", help="only the streaming part")
     args = ap.parse_args()
 
+    # the machine, for comparing runs on different machines or days: pure-Python and
+    # small-numpy speed (the streaming figures are bound by both)
+    import timeit
+
+    py_ms = min(timeit.repeat("sum(range(1_000_000))", number=1, repeat=5)) * 1000
+    small = np.zeros(10)
+    np_us = min(timeit.repeat(small.sum, number=10_000, repeat=5)) / 10_000 * 1e6
+    print(f"machine: sum(range(10**6)) {py_ms:.1f} ms, numpy sum of 10 values {np_us:.2f} us")
     base = make_session(10.0, args.rate, args.seed)
     short = loop_to(base, args.stream_minutes)
     print(f"streaming, {args.stream_minutes:g} min, 3 sensors at {args.rate:g} Hz, one core:")
