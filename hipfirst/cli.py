@@ -14,7 +14,7 @@ from hipfirst.errors import UserError
 
 # Each entry is a module in hipfirst.commands with register(subparsers), and the one-line
 # help it registers (listed without importing the module: a command imports only itself,
-# so `hipfirst --help` or `hipfirst simulate` does not load the BLE stack or scipy.signal).
+# so `hipfirst --help`, `simulate` or `review` does not load the BLE stack).
 COMMANDS: dict[str, str] = {
     "scan": "list supported sensors in range",
     "monitor": "coach a live set on real sensors",
