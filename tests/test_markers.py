@@ -215,7 +215,9 @@ def test_live_button_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
             made.append((kind, float(t)))
         # kill in set 2's reps, once the recording has reached their middle (waiting on the
         # file, not the wall clock: a busy machine runs the child slower)
-        mid2 = (float(start2) + float(end2)) / 2.0
+        # (the marks carry the session clock at the press, which a starved child's data can
+        # lag by seconds: wait for the data to pass them too)
+        mid2 = max((float(start2) + float(end2)) / 2.0, made[-1][1] + 0.5)
         deadline = time.monotonic() + 60.0
         placements = ("lumbar", "sacrum", "thigh")
         while recorded_until(p, placements) < mid2 and time.monotonic() < deadline:
