@@ -1,14 +1,15 @@
 """Speed and memory of the analysis pipeline.
 
+0. A machine reference (a pure-Python loop, a small numpy call), to compare runs.
 1. Streaming throughput (× real time, one core): a 3-sensor 200 Hz session pushed in
    packets of ``--chunks`` samples per sensor, interleaved by time as a radio delivers them.
 2. Offline review of a 60-minute 3-sensor 200 Hz session from CSV: parse time (the
-   project's ``read_session_csv`` if present), review time, peak memory (tracemalloc for
-   Python allocations in this process, ru_maxrss for the process and for the largest
-   forked orientation worker), against a bare pyarrow CSV parse of
-   the same file as the floor.
+   project's ``read_session_csv`` if present) against a bare pyarrow CSV parse of the same
+   file as the floor, review time, peak Python memory (tracemalloc); then the user's
+   ``hipfirst review FILE --json`` in a fresh process: wall time, its peak RSS, its largest
+   forked orientation worker's, and the peak proportional set size of all of them.
 
-Run: ``.venv/bin/python bench/speed.py`` (about a minute; ``--skip-offline`` for part 1 only).
+Run: ``.venv/bin/python bench/speed.py`` (1.5-2 minutes here; ``--skip-offline`` for part 1 only).
 """
 
 from __future__ import annotations
@@ -252,11 +253,17 @@ def main() -> None:
     print(f"  read + review: {t_read + t_rev2:.2f} s")
     print(f"  peak Python memory in review (tracemalloc): {peak / 1e6:.0f} MB")
     print(f"  process peak RSS (whole bench): {rss:.0f} MB")
+    n_workers = default_workers(sess)
+    workers = (
+        f"largest orientation worker {cli_worker:.0f} MB ({n_workers} forked workers, "
+        "sharing the parent's pages until written)"
+        if n_workers > 1
+        else "orientation in the same process"
+    )
     print(
         f"  `hipfirst review --json` in a fresh process: {cli_wall:.2f} s wall, peak RSS "
-        f"{cli_rss:.0f} MB, largest orientation worker {cli_worker:.0f} MB "
-        f"({default_workers(sess)} forked workers, sharing the parent's pages until written); "
-        f"all of them together at most {cli_pss:.0f} MB (peak PSS of the process tree)"
+        f"{cli_rss:.0f} MB, {workers}; all of them together at most {cli_pss:.0f} MB "
+        "(peak PSS of the process tree)"
     )
 
 
