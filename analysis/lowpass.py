@@ -32,10 +32,14 @@ class OnePole:
         self.c = c = 1.0 - alpha
         n = np.arange(BLOCK)
         lag = n[None, :] - n[:, None]  # T[k, n]: output n from input k
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self._t = np.where(lag >= 0, alpha * c ** np.maximum(lag, 0), 0.0)
+        self._t = np.where(lag >= 0, alpha * c ** np.maximum(lag, 0), 0.0)
         self._pow = c**n  # (1 − α)^n: how the entering state reaches sample n of a block
         self._c_block = c**BLOCK
+
+    def settled_on(self, x0: np.ndarray) -> np.ndarray:
+        """The state of a filter that has sat at ``x0`` (shape (..., 1)) long enough: its
+        next output starts from there instead of rising from 0."""
+        return self.c * x0
 
     def filter(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``x`` (..., m), ``z`` (..., 1) -> ``y`` (..., m), the new state (..., 1)."""

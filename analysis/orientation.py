@@ -99,8 +99,7 @@ class UpEstimator:
         self.period_s = 1.0 / rate_hz
         self.has_gyro = has_gyro
         self.max_fill_s = max_fill_s
-        self._alpha = self.period_s / (acc_lp_s + self.period_s)
-        self._one_pole = OnePole(self._alpha)
+        self._one_pole = OnePole(self.period_s / (acc_lp_s + self.period_s))
         self._vqf: Any = None
         self._known_bias: np.ndarray | None = None
         if has_gyro and known_bias_dps is not None:
@@ -251,9 +250,8 @@ class UpEstimator:
         return quat_up(res["quat6D"])
 
     def _accel_only(self, acc: np.ndarray) -> np.ndarray:
-        a = self._alpha
         if self._lp is None:
-            self._lp = ((1 - a) * acc[0]).reshape(3, 1)
+            self._lp = self._one_pole.settled_on(acc[0].reshape(3, 1))
         lp, self._lp = self._one_pole.filter(acc.T, self._lp)
         up = lp.T
         with np.errstate(invalid="ignore", divide="ignore"):

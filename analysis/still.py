@@ -20,8 +20,7 @@ class GridStill:
         self, n_sensors: int, *, grid_hz: float, smooth_s: float, gyr_dps: float, acc_g: float
     ) -> None:
         dt = 1.0 / grid_hz
-        self._alpha = dt / (smooth_s + dt)
-        self._lp = OnePole(self._alpha)
+        self._lp = OnePole(dt / (smooth_s + dt))
         self.gyr_dps = gyr_dps
         self.acc_g = acc_g
         self._s = n_sensors
@@ -36,7 +35,7 @@ class GridStill:
         x = np.concatenate([acc_g, np.nan_to_num(gyr_norm_dps)[..., None]], axis=2)
         x = x.transpose(0, 2, 1).reshape(s * 4, m)
         if self._zi is None:
-            self._zi = (1.0 - self._alpha) * x[:, :1]
+            self._zi = self._lp.settled_on(x[:, :1])
         y, self._zi = self._lp.filter(x, self._zi)
         y = y.reshape(s, 4, m)
         d = acc_g - y[:, :3].transpose(0, 2, 1)
