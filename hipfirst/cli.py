@@ -10,20 +10,8 @@ from collections.abc import Sequence
 
 from analysis.errors import InputError
 from hipfirst import __version__
+from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
-
-# Each entry is a module in hipfirst.commands with register(subparsers), and the one-line
-# help it registers (listed without importing the module: a command imports only itself,
-# so `hipfirst --help`, `simulate` or `review` does not load the BLE stack).
-COMMANDS: dict[str, str] = {
-    "scan": "list supported sensors in range",
-    "monitor": "coach a live set on real sensors",
-    "demo": "coach a simulated lifter on three virtual sensors (no hardware needed)",
-    "simulate": "write a simulated session with known faults (and its truth file)",
-    "review": "review a recorded session (table, report, JSON)",
-    "orientation": "per sensor and sample, the causal estimate of 'up' in the sensor frame",
-    "history": "one line per session and a trend plot",
-}
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES
+from hipfirst.commands import COMMANDS
 from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.commands.faults import parse_faults
 from hipfirst.commands.monitor import PrintHooks
@@ -28,9 +29,7 @@ from hipfirst.view import Dashboard
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser(
-        "demo", help="coach a simulated lifter on three virtual sensors (no hardware needed)"
-    )
+    p = subparsers.add_parser("demo", help=COMMANDS["demo"])
     p.add_argument("--exercise", choices=EXERCISES, default="rdl")
     p.add_argument("--reps", type=int, default=6)
     p.add_argument("--faults", default="lumbar_first:2", help="e.g. lumbar_first:2,rounding:1")

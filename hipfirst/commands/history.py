@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.errors import InputError
+from hipfirst.commands import COMMANDS
 from hipfirst.commands.review import load_and_review
 from hipfirst.errors import UserError
 from hipfirst.recording import DEFAULT_DIR, parse_recording_name, read_sidecar
@@ -41,7 +42,7 @@ class Row:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("history", help="one line per session and a trend plot")
+    p = subparsers.add_parser("history", help=COMMANDS["history"])
     p.add_argument("dir", nargs="?", type=Path, default=DEFAULT_DIR, help="default: recordings/")
     p.add_argument("--plot", type=Path, metavar="OUT.png", help="write the trend plot")
     p.add_argument("--no-cache", action="store_true", help="review every file again")

@@ -12,6 +12,7 @@ from pathlib import Path
 from analysis.config import EXERCISES, PipelineConfig
 from analysis.results import LiveEvent
 from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
+from hipfirst.commands import COMMANDS
 from hipfirst.commands.alert_options import add_alert_options, make_alerts
 from hipfirst.hold import HoldCoach
 from hipfirst.live import LiveHooks, LiveSession
@@ -48,7 +49,7 @@ class PrintHooks(LiveHooks):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("monitor", help="coach a live set on real sensors")
+    p = subparsers.add_parser("monitor", help=COMMANDS["monitor"])
     p.add_argument("--exercise", choices=EXERCISES, default="hinge")
     p.add_argument("--assign", metavar="P=ADDR,...", help="e.g. lumbar=AA:BB:..,thigh=..")
     p.add_argument("--rate", type=float, default=200.0, help="sample rate in Hz (200)")

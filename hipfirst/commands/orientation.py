@@ -19,6 +19,7 @@ import pyarrow.csv as pacsv
 from analysis.errors import InputError
 from analysis.orientation import UpEstimator
 from analysis.session_csv import read_session_csv
+from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
 
 HEADER = "time_s,sensor,up_x,up_y,up_z"
@@ -27,7 +28,7 @@ HEADER = "time_s,sensor,up_x,up_y,up_z"
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser(
         "orientation",
-        help="per sensor and sample, the causal estimate of 'up' in the sensor frame",
+        help=COMMANDS["orientation"],
         description=__doc__.splitlines()[2].strip() if __doc__ else None,
     )
     p.add_argument("file", type=Path, help="session CSV (any sensor names)")

@@ -16,6 +16,7 @@ from analysis.recalibration import sidecar_recalibrations
 from analysis.results import SessionReview
 from analysis.review import review_session
 from analysis.session_csv import read_session_csv, sidecar_path
+from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
 from hipfirst.recording import parse_recording_name, read_sidecar
 from hipfirst.report.rep_csv import write_angles_csv, write_rep_csv
@@ -26,7 +27,7 @@ DEFAULT_EXERCISE = "rdl"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("review", help="review a recorded session (table, report, JSON)")
+    p = subparsers.add_parser("review", help=COMMANDS["review"])
     p.add_argument("file", type=Path, help="session CSV (DOMAIN.md format, .csv or .csv.gz)")
     p.add_argument(
         "--exercise",

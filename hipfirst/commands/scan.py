@@ -6,10 +6,11 @@ import argparse
 import asyncio
 
 from firmware_bridge.manager.scan import FoundSensor, read_batteries, scan
+from hipfirst.commands import COMMANDS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser("scan", help="list supported sensors in range")
+    p = subparsers.add_parser("scan", help=COMMANDS["scan"])
     p.add_argument("--timeout", type=float, default=5.0, help="scan time in seconds (5)")
     p.add_argument("--no-battery", action="store_true", help="do not connect to read battery")
     p.set_defaults(func=run)

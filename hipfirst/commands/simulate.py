@@ -7,15 +7,14 @@ from pathlib import Path
 
 from analysis.session_csv import write_session_csv
 from analysis.sim import SIM_EXERCISES, SimConfig, simulate, truth_path, write_truth
+from hipfirst.commands import COMMANDS
 from hipfirst.commands.faults import parse_faults
 from hipfirst.errors import UserError
 from hipfirst.recording import RecordingMeta, recording_path, write_sidecar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = subparsers.add_parser(
-        "simulate", help="write a simulated session with known faults (and its truth file)"
-    )
+    p = subparsers.add_parser("simulate", help=COMMANDS["simulate"])
     p.add_argument("--exercise", choices=SIM_EXERCISES, default="rdl")
     p.add_argument("--reps", type=int, default=8)
     p.add_argument("--sets", type=int, default=1)
