@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import tracemalloc
 from pathlib import Path
 
@@ -166,6 +167,15 @@ def cli_review(path: Path) -> tuple[float, float, float, float]:
     return float(wall), float(self_kb) / 1024, float(child_kb) / 1024, peak_pss / 1024
 
 
+def machine_reference() -> str:
+    """Pure-Python and small-numpy speed, for comparing runs on different machines or days
+    (the streaming figures are bound by both)."""
+    py_ms = min(timeit.repeat("sum(range(1_000_000))", number=1, repeat=5)) * 1000
+    small = np.zeros(10)
+    np_us = min(timeit.repeat(small.sum, number=10_000, repeat=5)) / 10_000 * 1e6
+    return f"machine: sum(range(10**6)) {py_ms:.1f} ms, numpy sum of 10 values {np_us:.2f} us"
+
+
 def streaming_throughput(session: Session, chunk: int) -> tuple[float, float, int]:
     specs = {n: SensorSpec(rate_hz=st.rate_hz, has_gyro=True) for n, st in session.sensors.items()}
     pipe = StreamingPipeline(sensors=specs)
@@ -206,14 +216,7 @@ def main() -> None:
     ap.add_argument("--skip-offline", action="store_true", help="only the streaming part")
     args = ap.parse_args()
 
-    # the machine, for comparing runs on different machines or days: pure-Python and
-    # small-numpy speed (the streaming figures are bound by both)
-    import timeit
-
-    py_ms = min(timeit.repeat("sum(range(1_000_000))", number=1, repeat=5)) * 1000
-    small = np.zeros(10)
-    np_us = min(timeit.repeat(small.sum, number=10_000, repeat=5)) / 10_000 * 1e6
-    print(f"machine: sum(range(10**6)) {py_ms:.1f} ms, numpy sum of 10 values {np_us:.2f} us")
+    print(machine_reference())
     base = make_session(10.0, args.rate, args.seed)
     short = loop_to(base, args.stream_minutes)
     print(f"streaming, {args.stream_minutes:g} min, 3 sensors at {args.rate:g} Hz, one core:")

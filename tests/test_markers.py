@@ -213,10 +213,9 @@ def test_live_button_marks_survive_a_kill_9_mid_set(tmp_path: Path) -> None:
         for _ in range(2):
             kind, t, start2, end2 = child.stdout.readline().split()
             made.append((kind, float(t)))
-        # kill in set 2's reps, once the recording has reached their middle (waiting on the
-        # file, not the wall clock: a busy machine runs the child slower)
-        # (the marks carry the session clock at the press, which a starved child's data can
-        # lag by seconds: wait for the data to pass them too)
+        # kill in set 2's reps, once every sensor is recorded to their middle and past the
+        # marks (waiting on the file, not the wall clock: a busy machine runs the child
+        # slower, and its data can lag the session clock the marks carry by seconds)
         mid2 = max((float(start2) + float(end2)) / 2.0, made[-1][1] + 0.5)
         deadline = time.monotonic() + 60.0
         placements = ("lumbar", "sacrum", "thigh")
