@@ -7,7 +7,7 @@
    project's ``read_session_csv`` if present) against a bare pyarrow CSV parse of the same
    file as the floor, review time, peak Python memory (tracemalloc); then the user's
    ``hipfirst review FILE --json`` in a fresh process: wall time, its peak RSS, its largest
-   forked orientation worker's, and the peak proportional set size of all of them.
+   forked orientation child's, and the peak proportional set size of all of them.
 
 Run: ``.venv/bin/python bench/speed.py`` (1.5-2 minutes here; ``--skip-offline`` for part 1 only).
 """
@@ -147,7 +147,7 @@ def _tree_pss_kb(pid: int) -> int:
 def cli_review(path: Path) -> tuple[float, float, float, float]:
     """The user's command (``hipfirst review FILE --json``, read + review + JSON) in a fresh
     process: wall time (Python start-up excluded, the command's imports included), its
-    peak RSS, its largest worker's, and the peak of the whole process tree's proportional
+    peak RSS, its largest forked child's, and the peak of the whole process tree's proportional
     set size (sampled every 20 ms), in MB (Linux)."""
     proc = subprocess.Popen(
         [sys.executable, "-c", CLI_REVIEW, str(path)],
@@ -258,8 +258,8 @@ def main() -> None:
     print(f"  process peak RSS (whole bench): {rss:.0f} MB")
     n_workers = default_workers(sess)
     workers = (
-        f"largest orientation worker {cli_worker:.0f} MB ({n_workers} forked workers, "
-        "sharing the parent's pages until written)"
+        f"largest orientation child {cli_worker:.0f} MB ({n_workers - 1} forked beside the "
+        "review's own process, sharing its pages until written)"
         if n_workers > 1
         else "orientation in the same process"
     )
