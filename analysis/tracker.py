@@ -21,6 +21,7 @@ Per rep:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -422,9 +423,9 @@ def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarra
     new = np.zeros(len(r), dtype=bool)
     cur = carry
     last = 0
-    for i in cand.tolist():
-        v = float(r[i])
-        if v < cur - band or not np.isfinite(cur):
+    # plain floats: the loop runs over ~100 candidates per call, thousands of calls a session
+    for i, v in zip(cand.tolist(), r[cand].tolist(), strict=True):
+        if v < cur - band or not math.isfinite(cur):
             run[last:i] = cur
             cur = v
             new[i] = True
