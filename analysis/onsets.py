@@ -11,6 +11,8 @@ samples only, so it is the same live and offline.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -19,9 +21,11 @@ def median(x: np.ndarray) -> float:
     review takes thousands of medians of short windows); same result to the last bit."""
     n = len(x)
     h = n // 2
+    p = x.copy()  # what ``np.partition`` does, without its wrapper
     if n % 2:
-        return float(np.partition(x, h)[h])
-    p = np.partition(x, (h - 1, h))
+        p.partition(h)
+        return float(p[h])
+    p.partition((h - 1, h))
     return float((p[h - 1] + p[h]) / 2.0)
 
 
@@ -44,12 +48,12 @@ def backtrack(x: np.ndarray, base: float, cross: int, noise: float) -> float:
     put the onset seconds early. That turning point is returned instead.
     """
     dev = np.abs(x[: cross + 1] - base)
-    inside = np.flatnonzero(dev <= noise)
+    inside = (dev <= noise).nonzero()[0]
     rev = dev[::-1]
-    low = np.fmin.accumulate(rev)
-    rose = np.flatnonzero(rev > low + noise)
-    if len(rose):
-        turn = cross - int(np.nanargmin(rev[: rose[0]]))
+    rose = rev > np.fmin.accumulate(rev) + noise
+    j = int(rose.argmax())
+    if rose[j]:
+        turn = cross - _nanargmin(rev[:j])
         if not len(inside) or turn > inside[-1]:
             return float(turn)
     if not len(inside):
@@ -88,6 +92,13 @@ _TAU = np.linspace(0.0, 0.5, 5001)
 _FRAC = 10 * _TAU**3 - 15 * _TAU**4 + 6 * _TAU**5
 
 
+def _nanargmin(x: np.ndarray) -> int:
+    """``np.nanargmin`` of a non-empty 1-D array; plain ``argmin`` when there is no NaN
+    (a NaN would win it), which is most calls and much cheaper."""
+    i = int(x.argmin())
+    return int(np.nanargmin(x)) if math.isnan(x[i]) else i
+
+
 def _level_time(d: np.ndarray, i: int, level: float) -> float:
     """Fractional index between samples ``i`` and ``i + 1`` where ``d`` crosses ``level``."""
     d0, d1 = float(d[i]), float(d[i + 1])
@@ -112,8 +123,8 @@ def minjerk_onset(
     if len(d) < 3 or not 0 <= cross < len(d):
         return None
     rise = d[cross:]
-    top = int(np.argmax(rise))  # a NaN would win argmax: then the NaN-aware search
-    if np.isnan(rise[top]):
+    top = int(rise.argmax())  # a NaN would win argmax: then the NaN-aware search
+    if math.isnan(rise[top]):
         if np.isnan(rise).all():
             return None
         top = int(np.nanargmax(rise))
@@ -123,11 +134,11 @@ def minjerk_onset(
     hi = hi_frac * ex
     if ex <= 0 or hi < 1.5 * lo:
         return None
-    below = np.flatnonzero(d[:peak] < hi)  # the last rise through ``hi`` before the peak
+    below = (d[:peak] < hi).nonzero()[0]  # the last rise through ``hi`` before the peak
     if not len(below):
         return None
     i_hi = int(below[-1]) + 1
-    quiet = np.flatnonzero(d[:i_hi] <= lo)
+    quiet = (d[:i_hi] <= lo).nonzero()[0]
     if not len(quiet):
         return None
     t_lo = _level_time(d, int(quiet[-1]), lo)
@@ -169,17 +180,22 @@ def refine_minjerk(
     pre = pre[np.isfinite(pre)]
     noise = _robust_noise(pre, median(pre), noise_max) if len(pre) >= 3 else noise_max
     on = None
-    for _ in range(3):
+    for rounds_after in (2, 1, 0):
         found = minjerk_onset(
             direction * (x - base), lo_frac=lo_frac, hi_frac=hi_frac, noise=noise, cross=cross
         )
         if found is None or not np.isfinite(found):
             break
         on = found
+        if not rounds_after:
+            break  # the last round: no baseline to re-take for it
         win = x[max(0, int(on) - quiet_n) : int(on) + 1]
         win = win[np.isfinite(win)]
         if len(win) < 3:
             break
-        base = median(win)
-        noise = _robust_noise(win, base, noise_max)
+        new_base = median(win)
+        new_noise = _robust_noise(win, new_base, noise_max)
+        if new_base == base and new_noise == noise:
+            break  # converged: another round would repeat this one exactly
+        base, noise = new_base, new_noise
     return on
