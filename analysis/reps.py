@@ -79,14 +79,10 @@ class RepDetector:
                 ev.append(RepEvent("start", self.enter_k, self.enter_k, self.peak_k, self.peak))
                 j += i + 1
                 continue
-            # DOWN or UP: the deepest point so far, and the timeout
-            run = np.fmax.accumulate(np.concatenate(([self.peak], seg)))[1:]
+            # DOWN or UP: the deepest point so far, and the timeout. A sample past ``left``
+            # can only time the rep out, so the search stops there
             left = self.max_n - (k0 + j - self.enter_k)
-            if self.phase == DOWN:
-                hit = seg < run - self.margin
-            else:
-                hit = (seg < self.exit) | (seg > self.peak)
-            i = _first(hit)
+            i = self._first_turn(seg[: max(left + 1, 0)])
             limit = i if i >= 0 else len(seg)
             if left < limit:  # too long: give up on this rep
                 self.phase = SKIP
@@ -115,6 +111,27 @@ class RepDetector:
                 self.phase = IDLE
                 j += i + 1
         return ev
+
+    def _first_turn(self, seg: np.ndarray) -> int:
+        """First sample of ``seg`` that ends the DOWN phase (``bottom_margin_deg`` back from
+        the deepest point so far) or the UP phase (below the exit threshold, or deeper than
+        the peak), or -1. Searched in growing windows: a rep costs what its own samples
+        do, not what the rest of the chunk does."""
+        peak = self.peak
+        a, n = 0, 256
+        while a < len(seg):
+            part = seg[a : a + n]
+            if self.phase == DOWN:
+                run = np.fmax.accumulate(np.concatenate(([peak], part)))[1:]
+                hit = part < run - self.margin
+                peak = run[-1]
+            else:
+                hit = (part < self.exit) | (part > self.peak)
+            i = _first(hit)
+            if i >= 0:
+                return a + i
+            a, n = a + n, 2 * n
+        return -1
 
     def _take_peak(self, kbase: int, seg: np.ndarray, n: int) -> None:
         if n <= 0:
