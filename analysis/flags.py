@@ -41,17 +41,19 @@ def torso_drift_deg(
 ) -> float | None:
     """Trunk tilt change from the first second of the settled hold to its last second
     (None: no hold)."""
-    if len(rep_signal) == 0 or not np.any(np.isfinite(rep_signal)):
+    known = np.isfinite(rep_signal)
+    if not known.any():
         return None
-    finite = rep_signal[np.isfinite(rep_signal)]
-    rel = rep_signal - finite[0]  # from the first measured sample (a held sensor may be NaN)
-    deep = np.flatnonzero(rel >= HOLD_FRACTION * np.nanmax(rel))
+    # from the first measured sample (a held sensor may be NaN)
+    rel = rep_signal - rep_signal[known.argmax()]
+    top = np.nanmax(rel)
+    deep = (rel >= HOLD_FRACTION * top).nonzero()[0]
     if len(deep) == 0 or (deep[-1] - deep[0]) < HOLD_MIN_S * grid_hz:
         return None
     one = round(grid_hz)
     # the hold starts once the descent has settled (95 % of the excursion), not at the
     # 80 % mark where the trunk is still coming down into the hinge
-    settled = int(np.argmax(rel >= SETTLED_FRACTION * np.nanmax(rel)))
+    settled = int((rel >= SETTLED_FRACTION * top).argmax())
     first = trunk_deg[settled : settled + one]
     last = trunk_deg[deep[-1] - one + 1 : deep[-1] + 1]
     return float(np.nanmedian(last) - np.nanmedian(first))
@@ -96,10 +98,11 @@ def early_lumbar(
     range, and its share of the whole excursion (the early lumbopelvic rhythm)."""
     if hip is None or lum is None or not hip_rom or hip_rom <= 0 or lpk is None:
         return None, None
-    reached = np.flatnonzero(hip - base_h >= frac * hip_rom)
-    if not len(reached) or not np.isfinite(lum[reached[0]]):
+    reached = hip - base_h >= frac * hip_rom
+    i = int(reached.argmax())  # the first sample that reached it, if any did
+    if not reached[i] or not np.isfinite(lum[i]):
         return None, None
     side = 1.0 if lpk >= -(lmin or 0.0) else -1.0
     moved = max(lpk, -(lmin or 0.0))
-    early = side * float(lum[reached[0]] - base_l)
+    early = side * float(lum[i] - base_l)
     return early, (early / moved if moved > 0 else None)
