@@ -93,6 +93,10 @@ class RepTracker:
         self.watch: _Watch | None = None
         self._watched = names = [n for n in ("r", "hip", "lumbar") if self.has.get(n)]
         """The signals whose departures a watch looks for."""
+        self._hip_is_r = bool(self.has.get("r") and self.has.get("hip"))
+        """Every chunk so far gave the hip angle as the rep signal itself (the same array, the
+        usual layout): the hip's reference, departure, onset and baseline are then the rep
+        signal's (same samples, threshold and baseline floor), and are copied from it."""
         self._watch_rows = (
             np.array([SIGNALS.index(n) for n in names]),
             np.array([[self._dep(n)] for n in names]),
@@ -107,6 +111,7 @@ class RepTracker:
         m = len(signals["r"])
         if m == 0:
             return []
+        self._hip_is_r = self._hip_is_r and signals.get("hip") is signals["r"]
         self.hist.extend(k0, m, signals)
         out: list[LiveEvent] = []
         if self.watch is None:
@@ -222,6 +227,9 @@ class RepTracker:
         a2 = max(a, w.rmin_k)
         for n in self._watched:
             if n in w.cross:
+                continue
+            if n == "hip" and self._hip_is_r:
+                _copy_departure(w, "r", "hip")
                 continue
             x = self.hist.get(n, a2, b)
             if not np.isfinite(w.ref[n]):
@@ -405,6 +413,15 @@ class RepTracker:
             lumbar_lead_ms=lead,
             flags=flags,
         )
+
+
+def _copy_departure(w: _Watch, src: str, dst: str) -> None:
+    """Give ``dst`` the reference, and the departure if any, that ``src`` has in ``w``."""
+    w.ref[dst] = w.ref[src]
+    if src in w.cross:
+        w.cross[dst] = w.cross[src]
+        w.onset_k[dst] = w.onset_k[src]
+        w.base[dst] = w.base[src]
 
 
 def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarray, np.ndarray]:
