@@ -184,7 +184,7 @@ def refine_minjerk(
         found = minjerk_onset(
             direction * (x - base), lo_frac=lo_frac, hi_frac=hi_frac, noise=noise, cross=cross
         )
-        if found is None or not np.isfinite(found):
+        if found is None or not math.isfinite(found):
             break
         on = found
         if not rounds_after:

@@ -14,6 +14,7 @@ Events are ``RepEvent``s with absolute grid indices; the rep start and end times
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -137,9 +138,11 @@ class RepDetector:
         if n <= 0:
             return
         part = seg[:n]
-        if np.all(np.isnan(part)):
-            return
-        a = int(np.nanargmax(part))
+        a = int(part.argmax())  # a NaN would win argmax: then the NaN-aware search
+        if math.isnan(part[a]):
+            if np.isnan(part).all():
+                return
+            a = int(np.nanargmax(part))
         if part[a] > self.peak:
             self.peak, self.peak_k = float(part[a]), kbase + a
 

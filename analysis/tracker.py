@@ -232,7 +232,7 @@ class RepTracker:
                 _copy_departure(w, "r", "hip")
                 continue
             x = self.hist.get(n, a2, b)
-            if not np.isfinite(w.ref[n]):
+            if not math.isfinite(w.ref[n]):
                 # unknown at the top posture (a sensor back from a drop-out, settling):
                 # its first known value since is the reference
                 known = np.flatnonzero(np.isfinite(x))
@@ -316,7 +316,7 @@ class RepTracker:
         w = rep.watch
         r_after = self.hist.get("r", rep.exit_k, k + 1)
         if len(r_after) and np.any(np.isfinite(r_after)):
-            lowest = np.nanmin(r_after)
+            lowest = np.fmin.reduce(r_after)  # np.nanmin without its checks
             end_k = rep.exit_k + int(np.argmax(r_after <= lowest + SETTLE_DEG))
         else:
             end_k = rep.exit_k
@@ -350,7 +350,7 @@ class RepTracker:
                 lo_frac=self.c.onset_lo_frac,
                 hi_frac=self.c.onset_hi_frac,
             )
-            if on is not None and np.isfinite(on):
+            if on is not None and math.isfinite(on):
                 # never before the lookback window. Not capped by the threshold onset: when
                 # the estimate wandered ~1° while standing (gyro bias x VQF's time constant)
                 # the backtrack follows the wander and puts that onset up to a second early
@@ -365,9 +365,9 @@ class RepTracker:
         lum = self.hist.get("lumbar", s, e) if self.has.get("lumbar") else None
         base_h = w.base.get("hip", w.ref.get("hip", np.nan))
         base_l = w.base.get("lumbar", w.ref.get("lumbar", np.nan))
-        hip_rom = _extreme(np.nanmax, hip, base_h)
-        lpk = _extreme(np.nanmax, lum, base_l)
-        lmin = _extreme(np.nanmin, lum, base_l)
+        hip_rom = _extreme(np.fmax.reduce, hip, base_h)
+        lpk = _extreme(np.fmax.reduce, lum, base_l)
+        lmin = _extreme(np.fmin.reduce, lum, base_l)
         h_on = w.onset_k.get("hip") if self.has.get("hip") else None
         l_on = w.onset_k.get("lumbar") if self.has.get("lumbar") else None
         if lpk is not None and lmin is not None and max(lpk, -lmin) < self.c.lumbar_departure_deg:
@@ -459,7 +459,8 @@ def _first_true(mask: np.ndarray) -> int:
 
 def _extreme(fn: Callable[[np.ndarray], float], x: np.ndarray | None, base: float) -> float | None:
     """``fn(x) - base``; None when ``x`` is absent or nowhere known, or ``base`` unknown
-    (a silent sensor)."""
+    (a silent sensor). ``fn``: ``np.fmax.reduce`` / ``np.fmin.reduce``, which is what
+    ``np.nanmax`` / ``np.nanmin`` compute for an array, without their checks."""
     if x is None or not np.isfinite(x).any():
         return None
     v = float(fn(x) - base)
