@@ -180,6 +180,7 @@ def refine_minjerk(
     pre = pre[np.isfinite(pre)]
     noise = _robust_noise(pre, median(pre), noise_max) if len(pre) >= 3 else noise_max
     on = None
+    k_win = None  # the sample whose window gave ``base`` and ``noise``
     for rounds_after in (2, 1, 0):
         found = minjerk_onset(
             direction * (x - base), lo_frac=lo_frac, hi_frac=hi_frac, noise=noise, cross=cross
@@ -187,9 +188,10 @@ def refine_minjerk(
         if found is None or not math.isfinite(found):
             break
         on = found
-        if not rounds_after:
-            break  # the last round: no baseline to re-take for it
-        win = x[max(0, int(on) - quiet_n) : int(on) + 1]
+        if not rounds_after or int(on) == k_win:
+            break  # the last round, or the same window again: nothing would change
+        k_win = int(on)
+        win = x[max(0, k_win - quiet_n) : k_win + 1]
         win = win[np.isfinite(win)]
         if len(win) < 3:
             break
