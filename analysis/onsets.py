@@ -34,7 +34,7 @@ def first_crossing(dev: np.ndarray, threshold: float) -> int:
     hit = np.abs(dev) > threshold
     if not len(hit):
         return -1
-    i = int(np.argmax(hit))
+    i = int(hit.argmax())
     return i if hit[i] else -1
 
 

@@ -149,5 +149,5 @@ class RepDetector:
 
 def _first(mask: np.ndarray) -> int:
     """Index of the first True, or -1."""
-    i = int(np.argmax(mask)) if len(mask) else 0
+    i = int(mask.argmax()) if len(mask) else 0
     return i if len(mask) and mask[i] else -1

@@ -215,7 +215,7 @@ class RepTracker:
             ok = mink >= 0
             refs = self.hist.take(rows, np.where(ok, mink, mink[-1]))
             hit = (np.abs(x - refs) > deps).any(axis=0) & ok
-            i = int(np.argmax(hit))
+            i = int(hit.argmax())
             if not hit[i]:
                 w.rmin, w.rmin_k = float(run[-1]), int(mink[-1])
                 return
@@ -315,9 +315,9 @@ class RepTracker:
         assert rep is not None
         w = rep.watch
         r_after = self.hist.get("r", rep.exit_k, k + 1)
-        if len(r_after) and np.any(np.isfinite(r_after)):
+        if np.isfinite(r_after).any():
             lowest = np.fmin.reduce(r_after)  # np.nanmin without its checks
-            end_k = rep.exit_k + int(np.argmax(r_after <= lowest + SETTLE_DEG))
+            end_k = rep.exit_k + int((r_after <= lowest + SETTLE_DEG).argmax())
         else:
             end_k = rep.exit_k
         if self.c.onset_model == "minjerk":
@@ -435,7 +435,7 @@ def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarra
     NaN never moves it. The first finite value is taken when ``carry`` is infinite.
     """
     plain = np.fmin.accumulate(np.concatenate(([carry], r)))[1:]
-    cand = np.flatnonzero(r <= plain)  # the only samples that can move it
+    cand = (r <= plain).nonzero()[0]  # the only samples that can move it
     run = np.empty(len(r))
     new = np.zeros(len(r), dtype=bool)
     cur = carry
