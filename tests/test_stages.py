@@ -170,6 +170,36 @@ def test_rep_detector_square_wave_duration_limits_and_chunking() -> None:
     assert parts == whole, f"seed {seed}"
 
 
+def test_rep_detector_long_holds_time_out_exactly_and_chunk_invariant() -> None:
+    # rows: a held hinge may last minutes (rep_max_s 180 s = 18 000 samples), so the
+    # search for the turn runs over windows far longer than one chunk or one search window
+    r = np.zeros(60_000)
+    r[1_000:13_000] = 40.0  # 120 s hold, deeper in the middle: one rep, bottom at its end
+    r[6_000:6_500] = 46.0
+    r[20_000:40_000] = 40.0  # 200 s: past rep_max_s, discarded at 180 s, then skipped
+    r[45_000:45_300] = 30.0  # a short rep after it
+    whole = _detector(max_s=180.0).update(0, r)
+    assert [(e.kind, e.k) for e in whole] == [
+        ("start", 1_000),
+        ("bottom", 6_500),
+        ("end", 13_000),
+        ("start", 20_000),
+        ("discard", 38_000),
+        ("start", 45_000),
+        ("bottom", 45_300),
+        ("end", 45_300),
+    ]
+    assert whole[2].peak_k == 6_000
+    seed = 78
+    rng = np.random.default_rng(seed)
+    for hi in (23, 700, 9_000):
+        det = _detector(max_s=180.0)
+        parts = []
+        for s in _chunks(len(r), rng, hi=hi):
+            parts += det.update(s.start, r[s])
+        assert parts == whole, f"seed {seed}, chunks up to {hi}"
+
+
 def test_rep_detector_bottom_moves_when_it_goes_deeper() -> None:
     r = np.concatenate([np.linspace(0, 50, 51), np.linspace(49, 40, 10), np.linspace(41, 70, 30)])
     r = np.concatenate([r, np.linspace(69, 0, 70), np.zeros(10)])
