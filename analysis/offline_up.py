@@ -94,8 +94,14 @@ def _forked(streams: list[SensorStream], n: int) -> list[np.ndarray]:
         proc = ctx.Process(target=_child, args=(streams, share, out), daemon=True)
         proc.start()
         children.append((proc, share))
-    for i in shares[0]:
-        out[i][:] = _one(streams[i])
+    try:
+        for i in shares[0]:
+            out[i][:] = _one(streams[i])
+    except BaseException:  # no child left running for a review that has failed
+        for proc, _ in children:
+            proc.kill()
+            proc.join()
+        raise
     for proc, share in children:
         proc.join()
         if proc.exitcode != 0:  # redo here: same result, or the error raised as serially

@@ -15,6 +15,8 @@ import math
 
 import numpy as np
 
+from analysis.arrays import first_true, nanargmax, nanargmin
+
 
 def median(x: np.ndarray) -> float:
     """``np.median`` of a non-empty 1-D array of finite values, without its overhead (the
@@ -31,11 +33,7 @@ def median(x: np.ndarray) -> float:
 
 def first_crossing(dev: np.ndarray, threshold: float) -> int:
     """Index of the first ``|dev| > threshold`` or -1."""
-    hit = np.abs(dev) > threshold
-    if not len(hit):
-        return -1
-    i = int(hit.argmax())
-    return i if hit[i] else -1
+    return first_true(np.abs(dev) > threshold)
 
 
 def backtrack(x: np.ndarray, base: float, cross: int, noise: float) -> float:
@@ -53,7 +51,7 @@ def backtrack(x: np.ndarray, base: float, cross: int, noise: float) -> float:
     rose = rev > np.fmin.accumulate(rev) + noise
     j = int(rose.argmax())
     if rose[j]:
-        turn = cross - _nanargmin(rev[:j])
+        turn = cross - nanargmin(rev[:j])
         if not len(inside) or turn > inside[-1]:
             return float(turn)
     if not len(inside):
@@ -92,13 +90,6 @@ _TAU = np.linspace(0.0, 0.5, 5001)
 _FRAC = 10 * _TAU**3 - 15 * _TAU**4 + 6 * _TAU**5
 
 
-def _nanargmin(x: np.ndarray) -> int:
-    """``np.nanargmin`` of a non-empty 1-D array; plain ``argmin`` when there is no NaN
-    (a NaN would win it), which is most calls and much cheaper."""
-    i = int(x.argmin())
-    return int(np.nanargmin(x)) if math.isnan(x[i]) else i
-
-
 def _level_time(d: np.ndarray, i: int, level: float) -> float:
     """Fractional index between samples ``i`` and ``i + 1`` where ``d`` crosses ``level``."""
     d0, d1 = float(d[i]), float(d[i + 1])
@@ -123,11 +114,9 @@ def minjerk_onset(
     if len(d) < 3 or not 0 <= cross < len(d):
         return None
     rise = d[cross:]
-    top = int(rise.argmax())  # a NaN would win argmax: then the NaN-aware search
-    if math.isnan(rise[top]):
-        if np.isnan(rise).all():
-            return None
-        top = int(np.nanargmax(rise))
+    top = nanargmax(rise)
+    if top < 0:
+        return None
     peak = cross + top
     ex = float(d[peak])
     lo = max(lo_frac * ex, noise)

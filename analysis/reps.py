@@ -14,10 +14,11 @@ Events are ``RepEvent``s with absolute grid indices; the rep start and end times
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from analysis.arrays import first_true, nanargmax
 
 IDLE, DOWN, UP, SKIP = 0, 1, 2, 3
 
@@ -66,7 +67,7 @@ class RepDetector:
             seg = r[j:]
             if self.phase in (IDLE, SKIP):
                 hit = (seg > self.enter) if self.phase == IDLE else (seg < self.exit)
-                i = _first(hit)
+                i = first_true(hit)
                 if i < 0:
                     return ev
                 if self.phase == SKIP:
@@ -128,7 +129,7 @@ class RepDetector:
                 peak = run[-1]
             else:
                 hit = (part < self.exit) | (part > self.peak)
-            i = _first(hit)
+            i = first_true(hit)
             if i >= 0:
                 return a + i
             a, n = a + n, 2 * n
@@ -138,16 +139,8 @@ class RepDetector:
         if n <= 0:
             return
         part = seg[:n]
-        a = int(part.argmax())  # a NaN would win argmax: then the NaN-aware search
-        if math.isnan(part[a]):
-            if np.isnan(part).all():
-                return
-            a = int(np.nanargmax(part))
+        a = nanargmax(part)
+        if a < 0:
+            return
         if part[a] > self.peak:
             self.peak, self.peak_k = float(part[a]), kbase + a
-
-
-def _first(mask: np.ndarray) -> int:
-    """Index of the first True, or -1."""
-    i = int(mask.argmax()) if len(mask) else 0
-    return i if len(mask) and mask[i] else -1

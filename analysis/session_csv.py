@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from analysis.arrays import first_true
 from analysis.errors import InputError
 from analysis.session import PLACEMENTS, SensorStream, Session
 
@@ -301,11 +302,6 @@ def read_session_csv(
     return _to_session(table, lambda: raw[start:end], file, has_gyr, meta, check_placements)
 
 
-def _first(mask: np.ndarray) -> int:
-    idx = np.flatnonzero(mask)
-    return int(idx[0]) if idx.size else -1
-
-
 def _numeric(table: pa.Table, c: str, fail: Callable[[int, str, str], InputError]) -> np.ndarray:
     """Column ``c`` as float64 with NaN for empty cells; raises for NaN/inf written out."""
     arr = table.column(c)
@@ -314,7 +310,7 @@ def _numeric(table: pa.Table, c: str, fail: Callable[[int, str, str], InputError
         written = ~np.isfinite(a)
         if arr.null_count:
             written &= ~np.asarray(arr.is_null())
-        bad = _first(written)
+        bad = first_true(written)
         if bad >= 0:
             raise fail(bad, c, f"not a finite number: '{a[bad]}'")
     return a
@@ -341,7 +337,7 @@ def _to_session(
 
     for c in (TIME, *ACC):
         if table.column(c).null_count:
-            raise fail(_first(np.asarray(table.column(c).is_null())), c, "empty value")
+            raise fail(first_true(np.asarray(table.column(c).is_null())), c, "empty value")
     time_s = _numeric(table, TIME, fail)
     acc_all = [_numeric(table, c, fail) for c in ACC]
     gyr_all: list[np.ndarray] | None = None
@@ -352,7 +348,7 @@ def _to_session(
         if any(nulls):
             masks = [np.asarray(table.column(c).is_null()) for c in GYR]
             gyr_empty = masks[0] & masks[1] & masks[2]
-            part = _first((masks[0] | masks[1] | masks[2]) & ~gyr_empty)
+            part = first_true((masks[0] | masks[1] | masks[2]) & ~gyr_empty)
             if part >= 0:
                 c = GYR[[bool(m[part]) for m in masks].index(True)]
                 raise fail(part, c, "empty gyroscope cell while the other axes have values")
@@ -375,14 +371,14 @@ def _to_session(
         t = time_s[rows]
         d = np.diff(t)
         if not (d > 0).all():
-            back = _first(d < 0)
+            back = first_true(d < 0)
             if back >= 0:
                 raise fail(
                     int(rows[back + 1]),
                     TIME,
                     f"time went backwards for sensor {name!r} ({t[back]:.6f} -> {t[back + 1]:.6f})",
                 )
-            dup = _first(d == 0)
+            dup = first_true(d == 0)
             raise fail(int(rows[dup + 1]), TIME, f"duplicate time {t[dup]:.6f} for sensor {name!r}")
         gyr: np.ndarray | None = None
         if gyr_all is not None:
@@ -391,7 +387,7 @@ def _to_session(
                 gyr = _gather(gyr_all, rows)
             elif not empty.all():
                 raise fail(
-                    int(rows[_first(empty)]),
+                    int(rows[first_true(empty)]),
                     GYR[0],
                     f"empty gyroscope cells for sensor {name!r}, which has gyroscope "
                     "values on other rows (leave them empty on every row for an "

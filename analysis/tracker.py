@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from analysis.arrays import first_true
 from analysis.config import PipelineConfig
 from analysis.flags import FlagInputs, early_lumbar, rep_flags
 from analysis.history import History
@@ -304,7 +305,7 @@ class RepTracker:
             if flag in rep.alerts:
                 continue
             x = self.hist.get(n, a, b)
-            i = _first_true(x > thr if sgn > 0 else x < thr)
+            i = first_true(x > thr if sgn > 0 else x < thr)
             if i >= 0:
                 rep.alerts.add(flag)
                 out.append(LiveEvent("alert", self._t(a + i), rep.index, flag, MESSAGES[flag]))
@@ -449,12 +450,6 @@ def _hysteresis_min(r: np.ndarray, carry: float, band: float) -> tuple[np.ndarra
             last = i
     run[last:] = cur
     return run, new
-
-
-def _first_true(mask: np.ndarray) -> int:
-    """Index of the first True in ``mask``, or -1."""
-    i = int(mask.argmax()) if len(mask) else 0
-    return i if len(mask) and mask[i] else -1
 
 
 def _extreme(fn: Callable[[np.ndarray], float], x: np.ndarray | None, base: float) -> float | None:
