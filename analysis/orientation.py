@@ -60,6 +60,11 @@ _GAP_STEPS = 1.5
 """A time step longer than this many sample periods means samples are missing."""
 SETTLE_S = 1.5
 """After a restart, how long the estimate is settling (see the module docstring)."""
+VQF_BLOCK = 1 << 15
+"""Samples per VQF call at most (164 s at 200 Hz). A call returns several arrays per sample
+(quaternion, bias, its sigma, rest flag) beside the converted inputs: ~90 bytes a sample,
+65 MB for an hour-long sensor at 200 Hz, held at once by each review process. In blocks the
+result is the same to the bit (VQF's batch call is its per-sample update in a loop)."""
 
 
 def quat_up(q: np.ndarray) -> np.ndarray:
@@ -242,6 +247,11 @@ class UpEstimator:
     def _run(self, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
         if gyr is None:
             return self._accel_only(acc)
+        if len(acc) > VQF_BLOCK:
+            out = np.empty((len(acc), 3))
+            for i in range(0, len(acc), VQF_BLOCK):
+                out[i : i + VQF_BLOCK] = self._run(acc[i : i + VQF_BLOCK], gyr[i : i + VQF_BLOCK])
+            return out
         if self._known_bias is not None:
             gyr = gyr - self._known_bias
         res = self._vqf.updateBatch(

@@ -152,3 +152,17 @@ def test_backward_pass_turns_by_the_interval_it_crosses() -> None:
     assert rmse(fwd) < 0.05 and rmse(back) < 0.05
     assert rmse(slipped) > 1.0
     assert rmse(smoothed_up(t, up_true, gyr, rate_hz=rate)) < 0.05
+
+
+def test_long_inputs_run_through_vqf_in_blocks_with_the_same_result(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # the review bounds each VQF call to VQF_BLOCK samples (memory); both directions,
+    # full VQF forwards and BasicVQF backwards, must give the one-call result to the bit
+    import analysis.orientation as orientation
+
+    sim = simulate(SimConfig(exercise="swing", reps=3, seed=1017, rate_hz=100.0))
+    st = sim.session.sensors["lumbar"]
+    whole = smoothed_up(st.time_s, st.acc_g, st.gyr_dps, rate_hz=st.rate_hz)
+    monkeypatch.setattr(orientation, "VQF_BLOCK", 97)
+    assert st.samples > 5 * 97
+    blocks = smoothed_up(st.time_s, st.acc_g, st.gyr_dps, rate_hz=st.rate_hz)
+    assert np.array_equal(whole, blocks, equal_nan=True)
