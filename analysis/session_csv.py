@@ -21,6 +21,7 @@ import re
 import sys
 import zlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -298,8 +299,19 @@ def read_session_csv(
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         text = raw[start:end]
         raise _scan_for_error(text, names, file, str(exc).splitlines()[0]) from exc
+    del buf, raw  # the file's bytes (memory-mapped, or decompressed): read again on an error
+
+    def fail(row: int, field: str, message: str) -> InputError:
+        try:
+            line: int | None = _line_of_row(_open_bytes(p)[start:end], row)
+        except (OSError, InputError):  # the file went away or was damaged meanwhile
+            line = None
+        return InputError(file, message, line=line if line and line > 0 else None, field=field)
+
+    cols = _columns(table, fail)
+    del table  # its buffers are copied out: free them before the per-sensor arrays are made
     meta = _read_sidecar(p, say) if sidecar else {}
-    return _to_session(table, lambda: raw[start:end], file, has_gyr, meta, check_placements)
+    return _to_session(cols, fail, file, meta, check_placements)
 
 
 def _numeric(table: pa.Table, c: str, fail: Callable[[int, str, str], InputError]) -> np.ndarray:
@@ -324,25 +336,29 @@ def _gather(columns: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def _to_session(
-    table: pa.Table,
-    raw: Callable[[], bytes],
-    file: str,
-    has_gyr: bool,
-    meta: dict[str, object],
-    check_placements: bool,
-) -> Session:
-    def fail(row: int, field: str, message: str) -> InputError:
-        return InputError(file, message, line=_line_of_row(raw(), row), field=field)
+@dataclass
+class _Columns:
+    """The parsed table's columns as numpy arrays (all rows, every sensor)."""
 
+    time_s: np.ndarray
+    acc: list[np.ndarray]
+    gyr: list[np.ndarray] | None
+    gyr_empty: np.ndarray | None
+    """Rows whose three gyro cells are empty (None: no such row)."""
+    labels: list[str]
+    """Sensor names; ``codes`` holds each row's index into them."""
+    codes: np.ndarray
+
+
+def _columns(table: pa.Table, fail: Callable[[int, str, str], InputError]) -> _Columns:
     for c in (TIME, *ACC):
         if table.column(c).null_count:
             raise fail(first_true(np.asarray(table.column(c).is_null())), c, "empty value")
     time_s = _numeric(table, TIME, fail)
     acc_all = [_numeric(table, c, fail) for c in ACC]
     gyr_all: list[np.ndarray] | None = None
-    gyr_empty: np.ndarray | None = None  # rows whose three gyro cells are empty
-    if has_gyr:
+    gyr_empty: np.ndarray | None = None
+    if GYR[0] in table.column_names:
         gyr_all = [_numeric(table, c, fail) for c in GYR]
         nulls = [table.column(c).null_count for c in GYR]
         if any(nulls):
@@ -358,7 +374,18 @@ def _to_session(
     codes = np.concatenate(
         [c.indices.to_numpy(zero_copy_only=False) for c in sensor.chunks] or [np.zeros(0, int)]
     )
-    rows_of = {name: np.flatnonzero(codes == i) for i, name in enumerate(labels)}
+    return _Columns(time_s, acc_all, gyr_all, gyr_empty, labels, codes)
+
+
+def _to_session(
+    cols: _Columns,
+    fail: Callable[[int, str, str], InputError],
+    file: str,
+    meta: dict[str, object],
+    check_placements: bool,
+) -> Session:
+    time_s, acc_all, gyr_all, gyr_empty = cols.time_s, cols.acc, cols.gyr, cols.gyr_empty
+    rows_of = {name: np.flatnonzero(cols.codes == i) for i, name in enumerate(cols.labels)}
     rows_of = {name: rows for name, rows in rows_of.items() if rows.size}
     rank = {p: i for i, p in enumerate(PLACEMENTS)}
     order = sorted(rows_of, key=lambda n: (rank.get(n, len(rank)), int(rows_of[n][0])))
