@@ -363,6 +363,8 @@ class _Columns:
 
 
 def _columns(table: pa.Table, fail: Callable[[int, str, str], InputError]) -> _Columns:
+    """The columns copied out of ``table``, checked: no empty time or accelerometer cell,
+    no NaN or inf written out, gyro cells empty on all three axes of a row or on none."""
     for c in (TIME, *ACC):
         if table.column(c).null_count:
             raise fail(first_true(np.asarray(table.column(c).is_null())), c, "empty value")
