@@ -234,10 +234,12 @@ def test_alert_without_an_event_loop_still_sounds_and_is_logged() -> None:
     from hipfirst.alerts import HapticOut
 
     sink = NullSink()
-    d = AlertDispatcher(audio=sink, haptic=HapticOut(NeverCalled()))
+    haptic = HapticOut(NeverCalled())
+    d = AlertDispatcher(audio=sink, haptic=haptic)
     d.on_event(alert("torso_drift", 4, 9.0))
     assert [s.flag for s in sink.started] == ["torso_drift"]
     assert d.log[0].delivered
+    assert haptic.done == []  # no buzz tried (HapticOut would swallow NeverCalled's error)
 
 
 def test_device_callback_fills_every_channel_and_counts_underflows() -> None:

@@ -107,9 +107,9 @@ def test_mapped_times_strictly_increase_through_warmup() -> None:
     assert np.all(np.diff(mapped) > 0)
 
 
-def test_notifications_only_lower_envelope_beats_regression() -> None:
-    """Without probes the one-way lower envelope stays within the connection interval's
-    phase, where a least-squares fit of the same arrivals sits in the middle of the delays."""
+def test_notifications_only_lower_envelope_stays_within_the_delay_floor() -> None:
+    """Without probes the one-way lower envelope of the arrivals stays within 4 ms of the
+    true mapping after warm-up (7.5 ms connection interval, 50 ppm drift)."""
     t, err, cs = simulate(ci_s=0.0075, drift_ppm=50, offset_s=0.0, seed=5, probes=False)
     after = t > WARMUP_S
     assert np.abs(err[after]).max() <= 4.0e-3
@@ -124,7 +124,8 @@ def test_phase_locked_notifications_without_probes_are_biased_and_probes_fix_it(
     bias_np = np.abs(err_np[t > WARMUP_S]).mean() * 1e3
     worst_p = np.abs(err_p[t2 > WARMUP_S]).max() * 1e3
     print(f"phase-locked bias without probes {bias_np:.1f} ms, with probes max {worst_p:.2f} ms")
-    assert worst_p <= 2.0
+    assert bias_np > 5.0  # the limitation is there (measured 17 ms) ...
+    assert worst_p <= 2.0  # ... and the probes remove it
     assert cs.uncertainty_s is not None and cs.uncertainty_s > 0.005
 
 

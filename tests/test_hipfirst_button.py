@@ -16,6 +16,8 @@ from analysis.config import PipelineConfig
 from analysis.sim import SimConfig, simulate
 from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
 from firmware_bridge.manager.hipfirst_driver import CLICK_WAIT_S, ButtonClick
+from firmware_bridge.profile import DeviceEvent, decode_status
+from firmware_bridge.profile.status import EVENT_BUTTON
 from firmware_bridge.virtual_link import VirtualLink, virtual_link_settings
 from firmware_bridge.virtual_sensor import VirtualSensor
 from firmware_bridge.virtual_sensor_source import SampleSource
@@ -39,6 +41,11 @@ def test_spec_example_bytes() -> None:
     """PROFILE.md's example: a double click at device times 10.000 s and 10.300 s."""
     assert event(7, 10_000_000).hex(" ") == "03 01 07 00 80 96 98 00 00 00 00 00"
     assert event(8, 10_300_000).hex(" ") == "03 01 08 00 60 2a 9d 00 00 00 00 00"
+    # and the codec reads them so
+    for count, t_us in ((7, 10_000_000), (8, 10_300_000)):
+        msg = decode_status(event(count, t_us))
+        assert isinstance(msg, DeviceEvent)
+        assert (msg.event, msg.count, msg.device_time_us) == (EVENT_BUTTON, count, t_us)
 
 
 async def test_presses_group_into_clicks_on_the_device_clock() -> None:

@@ -244,6 +244,7 @@ def test_local_names() -> None:
     assert local_name(address_tail=0x13F2A, placement="lumbar") == "hipfirst-3F2A-lumbar"
     name = parse_local_name("hipfirst-3F2A-lumbar")
     assert name is not None and (name.device_id, name.placement) == ("3F2A", "lumbar")
-    assert parse_local_name("hipfirst-00C1") == parse_local_name("hipfirst-00C1")
+    unplaced = parse_local_name("hipfirst-00C1")
+    assert unplaced is not None and (unplaced.device_id, unplaced.placement) == ("00C1", None)
     for other in (None, "", "Polar H10", "hipfirst-3f2a", "hipfirst-3F2A-", "hipfirst-3F2A-Lumbar"):
         assert parse_local_name(other) is None

@@ -101,7 +101,12 @@ def test_sparkline_scales_and_leaves_gaps() -> None:
 def test_not_yet_measured_angles_show_a_dash() -> None:
     d = Dashboard(exercise="hinge")
     d.state.hip_deg = float("nan")
-    assert "–" in text(d)
+    d.state.lumbar_deg = 7.0
+    out = text(d)
+    rows = {r.strip("│ ").split()[0]: r for r in out.splitlines() if r.strip("│ ")}
+    assert "–" in rows["hip"] and "°" not in rows["hip"]
+    assert "7.0°" in rows["lumbar"] and "–" not in rows["lumbar"]
+    assert "nan" not in out.lower()
 
 
 def test_frames_pull_the_newest_angles_from_the_live_pipeline() -> None:
