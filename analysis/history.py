@@ -80,9 +80,9 @@ class History:
         return float("nan")
 
     def block(self, rows: np.ndarray, k_from: int, k_to: int) -> np.ndarray:
-        """Rows ``rows`` for ``k_from <= k < k_to`` (must be stored), shape (len(rows), n)."""
-        return self._buf[rows, k_from - self.k0 : k_to - self.k0]
-
-    def take(self, rows: np.ndarray, ks: np.ndarray) -> np.ndarray:
-        """Rows ``rows`` at grid indices ``ks`` (must be stored), shape (len(rows), len(ks))."""
-        return self._buf[rows[:, None], ks[None, :] - self.k0]
+        """Rows ``rows`` for ``k_from <= k < k_to``, shape (len(rows), n); the range must be
+        stored (a negative offset would silently wrap to the buffer's end)."""
+        a, b = k_from - self.k0, k_to - self.k0
+        if a < self._lo or b > self._hi or b < a:
+            raise IndexError(f"grid {k_from}..{k_to} not stored ({self.k_start}..{self.k_end})")
+        return self._buf[rows, a:b]

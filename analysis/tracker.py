@@ -3,7 +3,7 @@
 ``RepTracker.update(k0, signals)`` takes a chunk of grid samples and returns the live
 events it caused. Everything is decided from samples already seen (causal); the only
 "look back" is onset backtracking into the stored history, which is the same live and
-offline. Offline review feeds the whole session as one chunk.
+offline. Offline review feeds the session in blocks of ``review.BLOCK_S``.
 
 Per rep:
 - a *watch* runs from the end of the previous rep (or neutral) to this rep's bottom. It
@@ -53,6 +53,9 @@ class _Watch:
     start_k: int
     rmin: float = np.inf
     rmin_k: int = -1
+    top: dict[str, float] = field(default_factory=dict)
+    """Every signal at ``rmin_k``, kept when it is found: a long quiet rest leaves
+    ``rmin_k`` further back than the history reaches."""
     frozen_k: int = -1
     ref: dict[str, float] = field(default_factory=dict)
     cross: dict[str, int] = field(default_factory=dict)
@@ -85,7 +88,11 @@ class RepTracker:
             min_s=config.rep_min_s,
             max_s=config.rep_max_s,
         )
-        cap = round((config.rep_max_s + config.onset_lookback_s + 2 * SETTLE_S + 2) * self.hz)
+        # a rep's onsets are refined from ``onset_lookback_s`` before its departure, which
+        # may come ``onset_lookback_s`` before the rep starts; it closes ``SETTLE_S`` after
+        # its exit, at most ``rep_max_s`` after the start
+        span_s = config.rep_max_s + 2 * config.onset_lookback_s + 2 * SETTLE_S + 2
+        cap = round(span_s * self.hz)
         self.hist = History(SIGNALS, capacity=cap)
         self.quiet_n = max(1, round(config.quiet_s * self.hz))
         self.lead_n = config.lumbar_first_lead_ms / 1000.0 * self.hz
@@ -213,16 +220,17 @@ class RepTracker:
             mink = np.maximum.accumulate(np.where(new, ks, w.rmin_k))
             if mink[-1] < 0:
                 return  # nothing finite yet
-            ok = mink >= 0
-            refs = self.hist.take(rows, np.where(ok, mink, mink[-1]))
-            hit = (np.abs(x - refs) > deps).any(axis=0) & ok
+            hit = (np.abs(x - self._top_refs(w, x, mink - a)) > deps).any(axis=0) & (mink >= 0)
             i = int(hit.argmax())
+            j = i if hit[i] else len(hit) - 1  # the last sample this watch looks at
+            w.rmin = float(run[j])
+            if mink[j] != w.rmin_k:  # a new top posture, in this chunk
+                w.rmin_k = int(mink[j])
+                w.top = {n: self.hist.at(n, w.rmin_k) for n in SIGNALS}
             if not hit[i]:
-                w.rmin, w.rmin_k = float(run[-1]), int(mink[-1])
                 return
-            w.rmin, w.rmin_k = float(run[i]), int(mink[i])
             w.frozen_k = a + i
-            w.ref = {n: self.hist.at(n, w.rmin_k) for n in SIGNALS}
+            w.ref = dict(w.top)
         if expire:
             b = min(b, w.frozen_k + self.lookback_n + 1)
         a2 = max(a, w.rmin_k)
@@ -259,6 +267,15 @@ class RepTracker:
                 w.onset_k[n] = lo + on
                 w.base[n] = base
         self._lumbar_first_live(w, a, b, out)
+
+    def _top_refs(self, w: _Watch, x: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The watched signals at each sample's top posture: column ``j`` of the chunk
+        ``x``, or, where ``j < 0`` (a top from before this chunk), the watch's ``top``."""
+        inside = j >= 0
+        if inside.all():
+            return x[:, j]
+        top = np.array([[w.top.get(n, np.nan)] for n in self._watched])
+        return np.where(inside, x[:, np.maximum(j, 0)], top)
 
     def _dep(self, n: str) -> float:
         return self.c.lumbar_departure_deg if n == "lumbar" else self.c.hip_departure_deg

@@ -46,3 +46,32 @@ def test_hip_as_the_rep_signal_or_as_an_equal_copy_gives_the_same_reps() -> None
     assert any(r.lumbar_lead_ms is not None for r in shared.results)
     assert ev_shared == ev_copied
     assert shared.results == copied.results
+
+
+def test_a_rest_longer_than_the_history_keeps_the_top_posture() -> None:
+    """Two sets with a 90 s standing rest: the top posture of set 2's first rep was found
+    early in the rest, far further back than the tracker's history reaches. Reviewed in
+    blocks and streamed in live packets, every rep has its metrics and the simulator's
+    flags (set 2's first rep lost both when the top was read back from the history)."""
+    from analysis.config import PipelineConfig
+    from analysis.review import review_session
+    from tests.blocks import in_blocks
+
+    sim = simulate(
+        SimConfig(exercise="rdl", reps=3, sets=2, rest_s=90.0, seed=2,
+                  faults={"knee_dominant": 1, "lumbar_first": 1})
+    )  # fmt: skip
+    cfg = PipelineConfig.for_exercise("rdl")
+    truth = [(r.set_index, set(r.faults)) for r in sim.reps]
+    assert 90.0 * cfg.grid_hz > RepTracker(cfg, has={"r": True}).hist.capacity
+    rv = review_session(sim.session, config=cfg)
+    specs = {n: SensorSpec(rate_hz=st.rate_hz) for n, st in sim.session.sensors.items()}
+    pipe = StreamingPipeline(cfg, sensors=specs)
+    for _, parts in in_blocks(sim.session, 0.05):
+        for name, sl in parts:
+            st = sim.session.sensors[name]
+            pipe.push(name, st.time_s[sl], st.acc_g[sl], st.gyr_dps[sl])
+    pipe.finish()
+    for reps in (rv.reps, pipe.reps):
+        assert [set(r.flags) for r in reps] == [f for _, f in truth]
+        assert all(r.hip_rom_deg is not None and r.lumbar_peak_deg is not None for r in reps)
