@@ -53,6 +53,17 @@ def config_for_session(session: Session) -> PipelineConfig:
     return PipelineConfig()
 
 
+def sensor_specs(session: Session) -> dict[str, SensorSpec]:
+    """Each sensor's rate and kind; ``InputError`` for one with fewer than two samples (no
+    rate to speak of)."""
+    specs: dict[str, SensorSpec] = {}
+    for name, st in session.sensors.items():
+        if st.samples < 2:
+            raise InputError(session.source, f"sensor {name!r} has {st.samples} sample(s)")
+        specs[name] = SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
+    return specs
+
+
 def run_pipeline(
     session: Session,
     config: PipelineConfig,
@@ -68,11 +79,7 @@ def run_pipeline(
     (``up_sources``: see ``StreamingPipeline``; default the causal estimator, as live).
     ``span_s``: only the samples with ``start <= time_s < end`` (a stretch between two
     re-calibrations), as a fresh pipeline for the whole session's sensors would get them."""
-    specs: dict[str, SensorSpec] = {}
-    for name, st in session.sensors.items():
-        if st.samples < 2:
-            raise InputError(session.source, f"sensor {name!r} has {st.samples} sample(s)")
-        specs[name] = SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
+    specs = sensor_specs(session)
     try:
         pipe = StreamingPipeline(
             config,
@@ -234,6 +241,7 @@ def review_session(
     lumbar/sacrum/thigh sensors, no standing-still start) and for restart times outside
     the recording or not increasing.
     """
+    sensor_specs(session)  # before the orientation stage, which needs every sensor's rate
     cfg = config or config_for_session(session)
     restarts = check_restarts(session, restarts_s) if len(restarts_s) else []
     if len(relearn) not in (0, len(restarts)):
