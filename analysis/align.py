@@ -75,7 +75,11 @@ class GridResampler:
             return None
         lo = min(self.last_time_s)
         limit = max(lo, max(self.last_time_s) - self.max_lag_s) if hold else lo
-        return math.floor(limit * self.grid_hz + 1e-9)
+        # the tolerance takes a time that is ``k / grid_hz`` up to rounding of the product;
+        # a time even 1 ulp before ``k / grid_hz`` has not reached it (that grid sample
+        # would be "held past the last sample" in one chunking and not in another)
+        k = math.floor(limit * self.grid_hz + 1e-9)
+        return k - 1 if k / self.grid_hz > limit else k
 
     def advance(self, *, hold: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Produce every grid sample that is ready: times ``(m,)``, values ``(S, m, C)``."""
