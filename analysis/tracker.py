@@ -167,7 +167,8 @@ class RepTracker:
             )
         elif ev.kind == "bottom" and self.rep is not None:
             self.rep.peak_k = ev.peak_k
-            self._finish_watch(self.rep, ev.k, out)
+            if self.rep.watch.lf_alert_k >= 0:  # alerted before the rep started
+                self.rep.alerts.add("lumbar_first")
             out.append(LiveEvent("rep_bottom", self._t(ev.k), self.rep.index))
         elif ev.kind in ("end", "discard") and self.rep is not None:
             rep, self.rep = self.rep, None
@@ -300,10 +301,6 @@ class RepTracker:
         out.append(LiveEvent("alert", self._t(k), idx, "lumbar_first", MESSAGES["lumbar_first"]))
         if self.rep is not None:
             self.rep.alerts.add("lumbar_first")
-
-    def _finish_watch(self, rep: _Rep, k: int, out: list[LiveEvent]) -> None:
-        if rep.watch.lf_alert_k >= 0:
-            rep.alerts.add("lumbar_first")
 
     # --- rep in progress: rounding, arching, knee -----------------------
     def _scan_rep(self, rep: _Rep, a: int, b: int, out: list[LiveEvent]) -> None:
