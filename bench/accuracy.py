@@ -1,7 +1,8 @@
 """Accuracy of the analysis pipeline against simulator ground truth.
 
 Runs simulated sessions (seeds 5000 and up; tests use 1000-1099, never these) across
-exercises, faults, sample rates and mountings, through the offline review and through
+exercises, faults, sample rates and mountings (every fifth session two sets with a 90 s
+standing rest between them), through the offline review and through
 the live pipeline (packets of 10 samples interleaved by time), and prints:
 
 - hip and lumbar angle RMSE (°) vs truth, after the neutral is set, on the truth grid: of
@@ -95,6 +96,10 @@ def scenarios(n: int) -> list[dict[str, Any]]:
             {
                 "exercise": ex,
                 "reps": 6 if ex != "row" else 1,
+                # every third session two sets with a standing rest between them, as long
+                # as lifters rest (longer than the rep tracker's history)
+                "sets": 2 if i % 5 == 4 else 1,
+                "rest_s": 90.0,
                 "faults": faults,
                 "seed": FIRST_SEED + i,
                 "rate_hz": rates[i % len(rates)],
