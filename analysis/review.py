@@ -328,8 +328,9 @@ def _assemble(
         for i, n in enumerate(layout.sensors):
             if not p.tilt.established[i]:
                 missing.append(
-                    f"sensor {n!r} never moved far enough ({cfg.axis_establish_deg:g}°) to learn "
-                    f"its flexion axis{after}: its tilt is the unsigned angle from neutral"
+                    f"sensor {n!r} never moved far enough ({cfg.axis_establish_deg:g}°), nor "
+                    f"consistently about one axis, to learn its flexion axis{after}: its tilt "
+                    "is the unsigned angle from neutral"
                 )
     t_neutral = next(g.pipe.neutral.anchors[0][0] for g in segments if g.pipe.neutral.found)
     if t_neutral - float(time_s[0]) > 10.0:

@@ -125,6 +125,8 @@ class StreamingPipeline:
             axis_establish_deg=c.axis_establish_deg,
             axis_establish_s=c.axis_establish_s,
             axis_update_s=c.axis_update_s,
+            axis_consistent_weight=c.axis_consistent_weight,
+            axis_consistent_ratio=c.axis_consistent_ratio,
         )
         if axes:
             self.tilt.seed(np.array([axes.get(n, np.full(3, np.nan)) for n in names], dtype=float))

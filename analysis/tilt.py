@@ -17,7 +17,8 @@ refresh instants depend only on the grid index, so any chunking gives the same r
 Tilt = rotation of ``u`` about the axis relative to ``u0``: ``atan2(a·c, u0·u)``, which
 is the angle of ``u`` projected onto the sagittal plane, so sideways sway barely leaks.
 Before the axis is trusted (the segment has not yet moved ``axis_establish_deg`` for
-``axis_establish_s``) the tilt is the unsigned excursion angle, taken as positive
+``axis_establish_s``, nor moved less but always about one axis: ``axis_consistent_weight``
+and ``axis_consistent_ratio``) the tilt is the unsigned excursion angle, taken as positive
 (dominant direction). Standing sway then reads as a small positive tilt, which is why
 offline review runs twice, seeding the second pass with the axes the first one learned
 (:meth:`AxisTilt.seed`); live, the axes come from practice hinges when there are any.
@@ -47,6 +48,8 @@ class AxisTilt:
         axis_establish_deg: float,
         axis_establish_s: float,
         axis_update_s: float,
+        axis_consistent_weight: float = np.inf,
+        axis_consistent_ratio: float = np.inf,
     ) -> None:
         self.signs = np.asarray(signs, dtype=float)
         s = len(self.signs)
@@ -54,6 +57,8 @@ class AxisTilt:
         self.sin_min = float(np.sin(np.radians(axis_min_deg)))
         self.sin_est = float(np.sin(np.radians(axis_establish_deg)))
         self.n_est = max(1, round(axis_establish_s * grid_hz))
+        self.consistent_weight = axis_consistent_weight
+        self.consistent_ratio = axis_consistent_ratio
         self._k = 0  # grid samples seen
         self.M = np.zeros((s, 3, 3))
         self.votes = np.zeros((s, 3))
@@ -188,12 +193,15 @@ class AxisTilt:
         sv = cw * w[..., None] if w is not None else np.zeros_like(cw)
         cum_v = self.votes[:, None] + np.cumsum(sv, axis=1)[:, ends]
         cum_b = self.n_big[:, None] + np.cumsum(big, axis=1)[:, ends]
-        _, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
+        lam, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
         a = vecs[..., 2]  # (S, R, 3)
         sgn = np.sign((a * cum_v).sum(axis=2))
         sgn[sgn == 0] = 1.0
         a = a * sgn[..., None]
-        a[cum_b < self.n_est] = np.nan
+        consistent = (lam[..., 2] >= self.consistent_weight) & (
+            lam[..., 2] / self.consistent_ratio >= lam[..., 1]
+        )
+        a[(cum_b < self.n_est) & ~consistent] = np.nan
         axes = np.concatenate([self.axis[:, None, :], a], axis=1)  # (S, R + 1, 3)
         seg = np.searchsorted(ends, np.arange(m), side="left")
         last = int(ends[-1])
