@@ -217,3 +217,48 @@ async def test_drift_and_offset_between_sensors_aligned_within_2ms(speed: float)
             await s.close()
     for p in sources:
         assert np.abs(errors[p]).max() <= 2e-3
+
+
+async def test_a_garbled_state_read_on_connect_is_retried() -> None:
+    """The sensor's state read on connect comes back truncated once: the link reports it and
+    connects again (a decode error there used to end the sensor's link for good)."""
+    async with VirtualLink() as link:
+        s = VirtualSensor(link, hinge_source(1, seconds=20, offset_s=3, drift_ppm=0), speed=1.0)
+        real_state = s.state
+        reads = {"n": 0}
+
+        def glitchy() -> bytes:
+            reads["n"] += 1
+            return b"\x02\x00" if reads["n"] == 1 else real_state()
+
+        s.state = glitchy  # type: ignore[method-assign]
+        await s.start()
+        loop = asyncio.get_running_loop()
+        target = Target("lumbar", s.address, HipfirstDriver())
+        mgr = SensorManager([target], settings=settings(link), clock=loop.time)
+        mgr.start()
+        try:
+            await mgr.wait_streaming(timeout_s=10)
+            assert reads["n"] == 2
+            assert "state unreadable" in (mgr.status["lumbar"].last_error or "")
+        finally:
+            await mgr.stop()
+
+
+async def test_stop_while_a_lost_sensor_is_being_searched_for_returns() -> None:
+    """``stop()`` during the rescan after a loss: the link does not connect again and stop
+    returns (it used to reconnect, stream again and wait forever)."""
+    async with VirtualLink() as link:
+        s = VirtualSensor(link, hinge_source(1, seconds=60, offset_s=3, drift_ppm=0), speed=1.0)
+        await s.start()
+        loop = asyncio.get_running_loop()
+        target = Target("lumbar", s.address, HipfirstDriver())
+        mgr = SensorManager([target], settings=settings(link), clock=loop.time)
+        mgr.start()
+        await mgr.wait_streaming(timeout_s=10)
+        await s.drop_link(1.5)  # out of range for 1.5 s: the link rescans
+        await asyncio.sleep(0.6)
+        assert mgr.status["lumbar"].state == "connecting"
+        async with asyncio.timeout(10):
+            await mgr.stop()
+        assert mgr.status["lumbar"].connects == 1

@@ -168,6 +168,16 @@ def test_settings_from_the_sdk() -> None:
         pmd.decode_settings(bytes.fromhex("070100"))
 
 
+@pytest.mark.parametrize("factor", [float("nan"), float("inf"), 0.0, -1.0])
+def test_a_factor_that_cannot_scale_samples_is_malformed(factor: float) -> None:
+    # FACTOR multiplies every sample of the stream: NaN, inf, 0 or negative would poison it
+    assert pmd.decode_settings(bytes([5, 1]) + struct.pack("<f", 0.5)) == {5: (0.5,)}
+    with pytest.raises(MalformedPacket, match="FACTOR"):
+        pmd.decode_settings(bytes([5, 1]) + struct.pack("<f", factor))
+    with pytest.raises(MalformedPacket, match="FACTOR with no value"):
+        pmd.decode_settings(bytes([5, 0]))
+
+
 def test_start_request_matches_the_documented_bytes() -> None:
     # ACC start at 52 Hz, 16 bit, ±8 g, 3 channels, as written to a Verity Sense in
     # github.com/polarofficial/polar-ble-sdk/issues/331 and #443

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from firmware_bridge.devices.polar import pmd_codec as pmd
 from firmware_bridge.devices.polar.driver import PolarDriver
+from firmware_bridge.errors import BridgeError
 from firmware_bridge.manager.driver import Frame
 from firmware_bridge.profile.wire import MalformedPacket
 
@@ -155,6 +156,10 @@ def test_choose_echoes_one_offered_value_each() -> None:
     got = PolarDriver().choose(offer, rate_hz=200, range_=2000)
     assert got == {0: (208,), 1: (16,), 2: (2000,), 4: (3,)}
     assert PolarDriver().choose(offer, rate_hz=50, range_=300)[pmd.Setting.RANGE] == (250,)
+    # a 0 Hz rate from the air is no rate (it would divide every sample time by zero)
+    assert PolarDriver().choose({**offer, 0: (0, 52)}, rate_hz=200, range_=2000)[0] == (52,)
+    with pytest.raises(BridgeError, match="no sample rate"):
+        PolarDriver().choose({**offer, 0: (0,)}, rate_hz=200, range_=2000)
 
 
 # -- fuzz: decode may only raise MalformedPacket ------------------------------------

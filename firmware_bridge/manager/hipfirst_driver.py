@@ -225,7 +225,10 @@ class HipfirstDriver(SensorDriver):
                 "samples (needs 27); update the adapter's firmware or the sensor's"
             )
         await client.start_notify(uuids.STATUS, self._on_status)
-        state = DeviceState.from_bytes(await client.read_gatt_char(uuids.STATUS))
+        try:
+            state = DeviceState.from_bytes(await client.read_gatt_char(uuids.STATUS))
+        except MalformedPacket as exc:  # a garbled read: the link retries the connection
+            raise BridgeError(f"{client.address}: sensor state unreadable: {exc}") from exc
         ack = await self._expect_ok(client, SetRate(rate_hz=max(16, min(0xFFFF, round(rate_hz)))))
         await client.start_notify(uuids.IMU_DATA, lambda _c, data: on_data(bytes(data)))
         await self._expect_ok(client, StartStream())

@@ -109,7 +109,7 @@ class SensorLink:
                 try:
                     await self._session()
                     backoff = self.settings.backoff_min_s
-                except (BleakError, BridgeError, TimeoutError, OSError) as exc:
+                except Exception as exc:  # any failure of one try: retry, never end the link
                     err = _advice(exc, self.address)
                     self.status.last_error = str(err)
                     if self.first_error is None and not self._streaming.is_set():
@@ -143,6 +143,8 @@ class SensorLink:
 
     async def _session(self) -> None:
         device = await self._find()
+        if self._stopping:  # stopped while scanning: do not connect again
+            return
         self.device = None  # rescan after a loss: the address may come back on a new device
         self._event("connecting", "connecting")
         self._disconnected.clear()
@@ -201,10 +203,10 @@ class SensorLink:
         last = self._last_dev_us
         if last is not None and device_time_us < last - 1_000_000:
             self.sync.reset()
-            self._time.reset()
-            self._last_dev_us = None
-        if self._last_dev_us is None:
-            self._last_dev_us = self._time(device_time_us)
+        # re-anchored at every connection: after more than 2^31 us (35.8 min) away, the u32
+        # packet times cannot be unwrapped from the last packet's any more
+        self._time.reset()
+        self._last_dev_us = self._time(device_time_us)
 
     async def _probe_loop(self, client: BleakClient) -> None:
         mean = self.settings.probe_interval_s

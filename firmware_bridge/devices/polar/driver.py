@@ -155,7 +155,10 @@ class PolarDriver(SensorDriver):
             if kind in (pmd.Setting.FACTOR, pmd.Setting.SECURITY) or not values:
                 continue
             if kind == pmd.Setting.SAMPLE_RATE:
-                pick = min(values, key=lambda v: (abs(v - rate_hz), -v))
+                rates = [v for v in values if v > 0]  # 0 Hz from the air is no rate
+                if not rates:
+                    continue
+                pick = min(rates, key=lambda v: (abs(v - rate_hz), -v))
             elif kind == pmd.Setting.RANGE:
                 pick = min(values, key=lambda v: (abs(v - range_), -v))
             elif kind == pmd.Setting.RANGE_MILLIUNIT:
@@ -228,9 +231,10 @@ class PolarDriver(SensorDriver):
             try:
                 gyr_offer = await self._offer(client, GYRO)
                 await self._start_stream(client, GYRO, gyr_offer, rate, self.gyr_range_dps)
-            except BridgeError:
-                with contextlib.suppress(BridgeError, BleakError):
-                    await self._ask(client, pmd.Request(pmd.Op.STOP, ACC))
+            except BridgeError:  # stop what may run (a GYRO start whose answer was bad too)
+                for meas in (GYRO, ACC):
+                    with contextlib.suppress(BridgeError, BleakError):
+                        await self._ask(client, pmd.Request(pmd.Op.STOP, meas))
                 raise
         sdk = ", SDK mode" if self.sdk_mode_on else ""
         return StreamInfo(

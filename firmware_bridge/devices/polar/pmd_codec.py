@@ -38,6 +38,7 @@ Every length is checked: anything else raises :class:`MalformedPacket`.
 
 from __future__ import annotations
 
+import math
 import struct
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -160,10 +161,15 @@ def decode_settings(data: bytes) -> Settings:
         for _ in range(count):
             raw = data[i : i + size]
             if kind == Setting.FACTOR:
-                values.append(struct.unpack("<f", raw)[0])
+                factor = struct.unpack("<f", raw)[0]
+                if not (math.isfinite(factor) and factor > 0):  # it scales every sample
+                    raise MalformedPacket(f"PMD settings: FACTOR {factor}")
+                values.append(factor)
             else:
                 values.append(int.from_bytes(raw, "little"))
             i += size
+        if kind == Setting.FACTOR and not values:
+            raise MalformedPacket("PMD settings: FACTOR with no value")
         out[kind] = tuple(values)
     return out
 
