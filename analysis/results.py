@@ -19,7 +19,8 @@ FLAGS: tuple[str, ...] = (
 
 
 def _r(x: float | None, nd: int) -> float | None:
-    return None if x is None or not np.isfinite(x) else round(float(x), nd)
+    """Rounded for the JSON; ``-0.0`` (a tiny negative rounded) is written as ``0.0``."""
+    return None if x is None or not np.isfinite(x) else round(float(x), nd) + 0.0
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,8 @@ def _unit_hint(names: list[str], want: str) -> str | None:
             if n.lower().startswith("time") and n != TIME:
                 return f"column {n!r}: time must be in seconds in a column named 'time_s'"
         return None
+    if want.count("_") < 2:  # not an axis column (``sensor``): no unit to hint at
+        return None
     kind, axis = want.split("_")[0], want.split("_")[1]
     for n in names:
         m = _UNIT_COL.match(n)

@@ -7,7 +7,9 @@ import argparse
 import subprocess
 import sys
 
-from hipfirst.cli import COMMANDS, build_parser
+import pytest
+
+from hipfirst.cli import COMMANDS, build_parser, main
 
 
 def _helps(parser: argparse.ArgumentParser) -> dict[str, str | None]:
@@ -47,3 +49,12 @@ def test_help_and_offline_commands_do_not_load_the_live_stack() -> None:
     )
     # and the full parser does load them: the probe sees what it should
     assert "bleak" in _loaded_after("from hipfirst.cli import build_parser\nbuild_parser()")
+
+
+@pytest.mark.parametrize("value", ["-1", "nan"])
+def test_a_negative_or_nan_cooldown_is_a_usage_error(
+    value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--cooldown", value, "--no-record", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "--cooldown" in err and "Traceback" not in err

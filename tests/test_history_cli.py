@@ -85,15 +85,21 @@ def test_bad_files_are_listed_not_fatal(
     (tmp_path / "20250302-090000_rdl.csv").write_bytes(sessions["clean"])
     (tmp_path / "20250301-090000_rdl.csv").write_text("time_s,sensor\n0.0,lumbar\n")
     (tmp_path / "20250303-090000_rdl.csv.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
+    # an angles export saved beside the recordings: time_s but no sensor column
+    (tmp_path / "20250304-090000_rdl.csv").write_text("time_s,hip_deg,lumbar_deg\n0.0,1.0,2.0\n")
+    write_sidecar(tmp_path / "20250304-090000_rdl.csv", {"started_at": "9999-12-31T23:59:00-05:00"})
     assert main(["history", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     rows = _rows(out)
-    assert len(rows) == 3
+    assert len(rows) == 4
+    # a start time out of range in local time falls back to the file name's stamp
+    assert rows[3].startswith("2025-03-04 09:00  ?")
+    assert "missing required column 'sensor'" in rows[3]
     assert rows[0].startswith("2025-03-01 09:00  ?")
     assert "20250301-090000_rdl.csv:1" in rows[0] and "missing required column" in rows[0]
     assert rows[1].split()[2:6] == ["rdl", "3", "0%", "0"]
     assert "20250303-090000_rdl.csv.gz" in rows[2] and "gzip" in rows[2]
-    assert "3 session file(s): 1 with reps, 2 could not be read." in out
+    assert "4 session file(s): 1 with reps, 3 could not be read." in out
     assert all(ln.count("\n") == 0 for ln in rows)  # one line per bad file
 
 

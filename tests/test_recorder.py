@@ -98,6 +98,26 @@ def test_rows_wait_for_the_slowest_sensor_but_at_most_max_hold(tmp_path: Path) -
     rec.close()
 
 
+def test_sidecar_sample_counts_follow_the_rows_without_other_changes(tmp_path: Path) -> None:
+    # rows only, no alert or gap: after a crash the sidecar's counts may lag the CSV by at
+    # most SIDECAR_COUNTS_S = 5 s (they once stayed at the last alert's, seconds behind)
+    clock = FakeClock()
+    p = tmp_path / "r.csv"
+    rec = SessionRecorder(p, meta=RecordingMeta(placements=["lumbar"]), autoflush=False,
+                          clock=clock, max_hold_s=0.0)  # fmt: skip
+    rec.flush()
+    assert read_sidecar(p)["samples"] == {}
+    for k in range(1, 13):  # 12 s of rows, a flush every second
+        t, acc, gyr = block(100.0, 100 * (k - 1), 100, 0.0)
+        rec.add("lumbar", t, acc, gyr)
+        clock.now = float(k)
+        rec.flush()
+        on_disk = read_sidecar(p)["samples"].get("lumbar", 0)
+        assert 100 * k - on_disk <= 100 * 5.0, k  # SIDECAR_COUNTS_S of rows at 100 Hz
+    rec.close()
+    assert read_sidecar(p)["samples"] == {"lumbar": 1200}
+
+
 def test_bad_samples_dropped_and_counted_file_stays_readable(tmp_path: Path) -> None:
     p = tmp_path / "r.csv"
     rec = SessionRecorder(p, autoflush=False)

@@ -77,6 +77,19 @@ def test_table_says_which_reps_started_from_the_lower_back(
     assert "coaching rule" in out and "Exercise: rdl (default)" in out
 
 
+def test_no_output_may_overwrite_the_recording_or_its_sidecar(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = tmp_path / "victim.csv"
+    src.write_bytes(files["clean"].read_bytes())
+    before = src.read_bytes()
+    for opt, out in (("--csv", src), ("--angles-csv", src), ("--report", src.with_suffix(".json"))):
+        assert main(["review", str(src), opt, str(out), "--quiet"]) == 2, opt
+        err = capsys.readouterr().err
+        assert "is the recording under review" in err and "Traceback" not in err
+    assert src.read_bytes() == before and not src.with_suffix(".json").exists()
+
+
 def test_clean_set_is_called_good(
     files: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

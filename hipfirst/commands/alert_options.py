@@ -41,6 +41,8 @@ class Alerts:
             raise UserError(
                 f"--mute: unknown fault {sorted(unknown)[0]!r}; known: {', '.join(FLAGS)}"
             )
+        if not args.cooldown >= 0:  # NaN too
+            raise UserError(f"--cooldown: must be 0 or more seconds, got {args.cooldown}")
         self.policy = AlertPolicy(cooldown_s=args.cooldown, muted=muted)
         self.audio = open_audio_sink(args.audio)
         speech: dict = {}

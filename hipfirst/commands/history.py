@@ -59,10 +59,9 @@ def session_date(p: Path, side: dict[str, object] | None) -> datetime:
     if isinstance(stamp, str):
         try:
             when = datetime.fromisoformat(stamp)
-        except ValueError:
-            pass
-        else:
             return when.astimezone().replace(tzinfo=None) if when.tzinfo else when
+        except (ValueError, OverflowError):  # unreadable, or out of range in local time
+            pass
     parsed = parse_recording_name(p.name)
     if parsed:
         return parsed[0]
@@ -78,6 +77,8 @@ def summarise(p: Path) -> Row:
         return Row(p.name, date, "?", 0, 0, None, None, error=str(exc))
     except OSError as exc:
         return Row(p.name, date, "?", 0, 0, None, None, error=f"{p}: {exc.strerror or exc}")
+    except Exception as exc:  # one file the review cannot take must not end the listing
+        return Row(p.name, date, "?", 0, 0, None, None, error=f"{p}: {type(exc).__name__}: {exc}")
     measurable = rv.angles.hip_deg is not None and rv.angles.lumbar_deg is not None
     leads = [r.lumbar_lead_ms for r in rv.reps if r.lumbar_lead_ms is not None]
     return Row(

@@ -97,8 +97,10 @@ def load_and_review(
     return review, cfg, source
 
 
-def _check_outputs(*outs: Path | None) -> None:
-    """Before a long review, not after it: every output's directory must exist."""
+def _check_outputs(src: Path, *outs: Path | None) -> None:
+    """Before a long review, not after it: every output's directory must exist, and no
+    output may overwrite the recording or its sidecar."""
+    keep = {src.resolve(), sidecar_path(src).resolve()}
     for out in outs:
         if out is None:
             continue
@@ -106,10 +108,12 @@ def _check_outputs(*outs: Path | None) -> None:
             raise UserError(f"{out}: is a directory, expected a file name")
         if not out.parent.is_dir():
             raise UserError(f"{out}: directory {out.parent} does not exist")
+        if out.resolve() in keep:
+            raise UserError(f"{out}: is the recording under review; choose another output name")
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_outputs(args.angles_csv, args.csv, args.report)
+    _check_outputs(args.file, args.angles_csv, args.csv, args.report)
     err = Console(stderr=True)
     if err.is_terminal and not (args.json or args.quiet):
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())

@@ -23,6 +23,7 @@ rewrites it atomically within ``flush_interval_s``, whatever happens to the proc
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -38,6 +39,10 @@ from hipfirst.errors import UserError
 from hipfirst.recording.sidecar import FORMAT, RecordingMeta, write_sidecar
 
 EXTRA_COLUMNS: tuple[str, ...] = ("device_time_s",)
+SIDECAR_COUNTS_S = 5.0
+"""The sidecar's sample counts and rates are brought up to date at least this often while
+rows are written (and at every other change), so after a crash they lag the CSV by at most
+this much."""
 COLUMNS: tuple[str, ...] = (*HEADER, *EXTRA_COLUMNS)
 
 
@@ -87,6 +92,8 @@ class SessionRecorder:
         self.error: BaseException | None = None
         self._sidecar_dirty = True
         self._last_flush = clock()
+        self._sidecar_at = -math.inf  # when the sidecar was last written, and with how many rows
+        self._sidecar_rows = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fh = open(  # noqa: SIM115 - kept open for the session, closed in close()
@@ -300,8 +307,12 @@ class SessionRecorder:
         self._fh.flush()
         os.fsync(self._fh.fileno())
         self._last_flush = self._clock()
+        rows = sum(self.written.values())
+        if rows != self._sidecar_rows and self._last_flush - self._sidecar_at >= SIDECAR_COUNTS_S:
+            self._sidecar_dirty = True
         if self._sidecar_dirty:
             self._sidecar_dirty = False
+            self._sidecar_at, self._sidecar_rows = self._last_flush, rows
             write_sidecar(self.path, self.sidecar())
 
     def flush(self) -> None:
