@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from analysis.config import PipelineConfig
-from analysis.results import FLAGS
+from analysis.results import FLAGS, RepResult
 from analysis.review import review_session
 from analysis.session_csv import read_session_csv, write_session_csv
 from hipfirst.cli import main
@@ -341,3 +341,12 @@ def test_bad_input_in_a_real_process_has_no_traceback() -> None:
     )
     assert done.returncode == 2 and done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_json_never_writes_negative_zero() -> None:
+    # a lumbar that never extended reads -0.00001°: the JSON says 0.0, not -0.0
+    rep = RepResult(index=1, start_s=1.0, bottom_s=2.0, end_s=3.0, hip_rom_deg=60.0,
+                    lumbar_peak_deg=5.0, lumbar_min_deg=-0.00001, hip_onset_s=1.0,
+                    lumbar_onset_s=1.0, lumbar_lead_ms=-0.01)  # fmt: skip
+    out = json.dumps(rep.to_json())
+    assert "-0.0" not in out and '"lumbar_min_deg": 0.0' in out
