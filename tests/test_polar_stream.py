@@ -142,3 +142,38 @@ async def test_sdk_mode_208hz_device_stop_and_reconnect() -> None:
     assert np.median(np.diff(t)) == pytest.approx(1 / 208, rel=0.01)
     before, after = np.sum(t < stopped_at[0]), np.sum(t > stopped_at[0])
     assert before > 0.3 * 208 and after > 0.3 * 208  # streaming again after the reconnect
+
+
+async def test_a_live_session_takes_each_sensors_own_rate() -> None:
+    """``hipfirst monitor`` asks every sensor for ``--rate`` (200 Hz) and the session assumed
+    it for all; a Verity Sense runs the nearest rate it has, 208 Hz (a DOT: 60 Hz, where
+    200 Hz made every step look like missing samples). Once streaming, the session's
+    pipeline runs each sensor at the rate it reports."""
+    from firmware_bridge.manager import HipfirstDriver, SensorManager, Target
+    from firmware_bridge.virtual_link import VirtualLink, virtual_link_settings
+    from firmware_bridge.virtual_sensor import VirtualSensor
+    from hipfirst.live import LiveSession
+    from tests.test_live_manager import hinge_source
+
+    async with VirtualLink() as link:
+        twin = PolarTwin(link, source(5.0, 52.0))
+        diy = VirtualSensor(link, hinge_source(1, seconds=5, offset_s=3, drift_ppm=0))
+        await twin.start()
+        await diy.start()
+        mgr = SensorManager(
+            [
+                Target("thigh", twin.address, PolarDriver()),
+                Target("sacrum", diy.address, HipfirstDriver()),
+            ],
+            settings=virtual_link_settings(link, rate_hz=200),
+        )
+        session = LiveSession(mgr, rate_hz=200.0)
+        mgr.start()
+        try:
+            await mgr.wait_streaming(timeout_s=10)
+            session.use_stream_rates()
+            specs = session.pipeline.specs
+            assert specs["thigh"].rate_hz == pytest.approx(208.0) and specs["thigh"].has_gyro
+            assert specs["sacrum"].rate_hz == pytest.approx(200.0)
+        finally:
+            await mgr.stop()

@@ -93,6 +93,7 @@ async def _monitor(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signal.SIGINT, stop.set)
         manager.start()
         await manager.wait_streaming(timeout_s=30.0)  # the manager queues samples meanwhile
+        session.use_stream_rates()  # each sensor's own rate and gyro, not --rate for all
         if not args.no_record:
             session.recorder = SessionRecorder(
                 recording_path(args.exercise, directory=args.out_dir),
