@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,23 @@ def test_a_negative_or_nan_cooldown_is_a_usage_error(
     assert main(["demo", "--cooldown", value, "--no-record", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "--cooldown" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["demo", "--practice", "-3", "--no-record", "--quiet"], "--practice: must be 0 or more"),
+        (["demo", "--haptic-on", "knee", "--no-record", "--quiet"], "unknown placement 'knee'"),
+        (["simulate", "--faults", "lumbar_first:-1", "-o", "{tmp}/x.csv"], "must be 0 or more"),
+    ],
+)
+def test_impossible_counts_and_placements_are_usage_errors(
+    argv: list[str], says: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    try:
+        rc = main([a.format(tmp=tmp_path) for a in argv])
+    except SystemExit as exc:  # argparse's own usage errors
+        rc = int(exc.code or 0)
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err

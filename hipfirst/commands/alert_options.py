@@ -6,6 +6,7 @@ import argparse
 from collections.abc import Sequence
 
 from analysis.results import FLAGS
+from analysis.session import PLACEMENTS
 from firmware_bridge.manager import SensorManager
 from hipfirst.alerts import AlertDispatcher, AlertPolicy, HapticOut, open_audio_sink
 from hipfirst.alerts.speech import render_speech
@@ -33,6 +34,14 @@ def add_alert_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--cooldown", type=float, default=2.0, help="s between cues of one fault")
 
 
+def practice_count(text: str) -> int:
+    """``--practice N`` of ``demo`` and ``monitor``: a whole number, 0 or more."""
+    n = int(text)
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {n}")
+    return n
+
+
 class Alerts:
     def __init__(self, args: argparse.Namespace) -> None:
         muted = frozenset(x.strip() for x in args.mute.split(",") if x.strip())
@@ -40,6 +49,10 @@ class Alerts:
         if unknown:
             raise UserError(
                 f"--mute: unknown fault {sorted(unknown)[0]!r}; known: {', '.join(FLAGS)}"
+            )
+        if args.haptic_on not in PLACEMENTS:
+            raise UserError(
+                f"--haptic-on: unknown placement {args.haptic_on!r}; one of {', '.join(PLACEMENTS)}"
             )
         if not args.cooldown >= 0:  # NaN too
             raise UserError(f"--cooldown: must be 0 or more seconds, got {args.cooldown}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from analysis.config import EXERCISES
 from hipfirst.commands import COMMANDS
-from hipfirst.commands.alert_options import add_alert_options, make_alerts
+from hipfirst.commands.alert_options import add_alert_options, make_alerts, practice_count
 from hipfirst.commands.faults import parse_faults
 from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
@@ -57,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--quiet", action="store_true", help="one line per event, no live view")
     p.add_argument(
         "--practice",
-        type=int,
+        type=practice_count,
         default=0,
         metavar="N",
         help="practice hinges to check the placements before the set (0)",

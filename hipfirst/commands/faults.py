@@ -12,7 +12,10 @@ def parse_faults(text: str) -> dict[str, int]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         name, _, count = part.partition(":")
         try:
-            out[fault_name(name)] = int(count or "1")
+            n = int(count or "1")
+            if n < 0:
+                raise ValueError(f"a count of reps must be 0 or more, got {n}")
+            out[fault_name(name)] = n
         except ValueError as exc:
             raise UserError(f"--faults: {part!r}: {exc}") from exc
     return out

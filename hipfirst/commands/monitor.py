@@ -13,7 +13,7 @@ from analysis.config import EXERCISES, PipelineConfig
 from analysis.results import LiveEvent
 from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
 from hipfirst.commands import COMMANDS
-from hipfirst.commands.alert_options import add_alert_options, make_alerts
+from hipfirst.commands.alert_options import add_alert_options, make_alerts, practice_count
 from hipfirst.hold import HoldCoach
 from hipfirst.live import LiveHooks, LiveSession
 from hipfirst.live.targets import find_targets
@@ -59,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--quiet", action="store_true", help="one line per event, no live view")
     p.add_argument(
         "--practice",
-        type=int,
+        type=practice_count,
         default=2,
         metavar="N",
         help="practice hinges to check the placements before the set (2)",
