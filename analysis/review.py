@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analysis.angles import layout_for
 from analysis.config import PipelineConfig
 from analysis.errors import InputError
 from analysis.offline_up import smoothed_ups
@@ -129,10 +130,16 @@ def run_pipeline(
 
 
 def smoothed_sources(session: Session, *, workers: int | None = None) -> dict[str, UpSource]:
-    """Two-direction up vectors of every sensor, for ``run_pipeline(up_sources=...)``
+    """Two-direction up vectors of every sensor the analysis uses (a ``wrist`` column is
+    ignored, so it is not estimated either), for ``run_pipeline(up_sources=...)``
     (``workers``: see ``offline_up.smoothed_ups``)."""
-    ups = smoothed_ups(session, workers=workers)
-    return {n: PrecomputedUp(st.time_s, ups[n]) for n, st in session.sensors.items()}
+    try:
+        used = layout_for(list(session.sensors)).sensors
+    except ValueError:  # too few sensors: the pipeline says so
+        return {}
+    part = Session({n: session.sensors[n] for n in used}, source=session.source)
+    ups = smoothed_ups(part, workers=workers)
+    return {n: PrecomputedUp(st.time_s, ups[n]) for n, st in part.sensors.items()}
 
 
 LEARN_S = 120.0

@@ -166,3 +166,19 @@ def test_long_inputs_run_through_vqf_in_blocks_with_the_same_result(monkeypatch)
     assert st.samples > 5 * 97
     blocks = smoothed_up(st.time_s, st.acc_g, st.gyr_dps, rate_hz=st.rate_hz)
     assert np.array_equal(whole, blocks, equal_nan=True)
+
+
+def test_a_sensor_the_analysis_ignores_is_not_estimated() -> None:
+    # a fourth sensor (a wrist) in the file: no orientation for it, the same review
+    from analysis.review import smoothed_sources
+    from analysis.session import Session
+
+    sim = simulate(SimConfig(exercise="rdl", reps=2, seed=1018, rate_hz=100.0))
+    three = sim.session
+    wrist = three.sensors["thigh"]
+    four = Session({**three.sensors, "wrist": wrist}, source=three.source)
+    assert set(smoothed_sources(four)) == {"lumbar", "sacrum", "thigh"}
+    a, b = review_session(three), review_session(four)
+    assert [r.to_json() for r in a.reps] == [r.to_json() for r in b.reps]
+    assert np.array_equal(a.angles.hip_deg, b.angles.hip_deg, equal_nan=True)
+    assert any("wrist" in m and "not used" in m for m in b.missing)
