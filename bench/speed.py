@@ -2,7 +2,11 @@
 
 0. A machine reference (a pure-Python loop, a small numpy call), to compare runs.
 1. Streaming throughput (× real time, one core): a 3-sensor 200 Hz session pushed in
-   packets of ``--chunks`` samples per sensor, interleaved by time as a radio delivers them.
+   packets of ``--chunks`` samples per sensor, interleaved by time as a radio delivers them,
+   each packet run as it comes (the cost of a session that keeps up); then the same
+   10-sample packets handed over as one backlog, batched as ``LiveSession`` batches a backlog
+   (``push(defer=True)`` while more blocks wait, at most ``MAX_DEFER`` in a row): how fast
+   the live path can go when it is fed faster than it runs (a replay, or catching up).
 2. Offline review of a 60-minute 3-sensor 200 Hz session from CSV: parse time (the
    project's ``read_session_csv`` if present) against a bare pyarrow CSV parse of the same
    file as the floor, review time, peak Python memory (tracemalloc); then the user's
@@ -30,6 +34,7 @@ from analysis.offline_up import default_workers
 from analysis.review import review_session
 from analysis.session import SensorStream, Session
 from analysis.stream import SensorSpec, StreamingPipeline
+from hipfirst.live.session import MAX_DEFER
 
 
 def make_session(minutes: float, rate_hz: float, seed: int) -> Session:
@@ -176,9 +181,10 @@ def machine_reference() -> str:
     return f"machine: sum(range(10**6)) {py_ms:.1f} ms, numpy sum of 10 values {np_us:.2f} us"
 
 
-def streaming_throughput(session: Session, chunk: int) -> tuple[float, float, int]:
-    specs = {n: SensorSpec(rate_hz=st.rate_hz, has_gyro=True) for n, st in session.sensors.items()}
-    pipe = StreamingPipeline(sensors=specs)
+def _packets(
+    session: Session, chunk: int
+) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Packets of ``chunk`` samples per sensor, in the order their last samples were taken."""
     packets = []
     for n, st in session.sensors.items():
         for i in range(0, st.samples, chunk):
@@ -194,14 +200,28 @@ def streaming_throughput(session: Session, chunk: int) -> tuple[float, float, in
         )
         for _, n, i, j in packets
     ]
+    return sl
+
+
+def streaming_throughput(
+    session: Session, chunk: int, *, max_defer: int = 0
+) -> tuple[float, float, list[str]]:
+    """× real time, wall seconds and the events (as text). ``max_defer`` > 0: the packets
+    are a backlog (all waiting) and are batched by the live session's rule."""
+    specs = {n: SensorSpec(rate_hz=st.rate_hz, has_gyro=True) for n, st in session.sensors.items()}
+    pipe = StreamingPipeline(sensors=specs)
+    sl = _packets(session, chunk)
+    events = []
+    deferred = 0
     t0 = time.perf_counter()
-    n_ev = 0
-    for n, t, a, g in sl:
-        n_ev += len(pipe.push(n, t, a, g))
-    n_ev += len(pipe.finish())
+    for k, (n, t, a, g) in enumerate(sl):
+        defer = max_defer > 0 and k + 1 < len(sl) and deferred < max_defer
+        deferred = deferred + 1 if defer else 0
+        events += pipe.push(n, t, a, g, defer=defer)
+    events += pipe.finish()
     wall = time.perf_counter() - t0
     span = max(float(st.time_s[-1]) for st in session.sensors.values())
-    return span / wall, wall, n_ev
+    return span / wall, wall, [repr(e) for e in events]
 
 
 def main() -> None:
@@ -220,9 +240,20 @@ def main() -> None:
     base = make_session(10.0, args.rate, args.seed)
     short = loop_to(base, args.stream_minutes)
     print(f"streaming, {args.stream_minutes:g} min, 3 sensors at {args.rate:g} Hz, one core:")
+    reference: list[str] | None = None
     for chunk in args.chunks:
-        x, wall, n_ev = streaming_throughput(short, chunk)
-        print(f"  packets of {chunk:3d} samples: {x:7.0f}x real time ({wall:.2f} s, {n_ev} events)")
+        x, wall, events = streaming_throughput(short, chunk)
+        reference = reference or events
+        print(
+            f"  packets of {chunk:3d} samples, each run as it comes: {x:7.0f}x real time "
+            f"({wall:.2f} s, {len(events)} events)"
+        )
+    x, wall, events = streaming_throughput(short, 10, max_defer=MAX_DEFER)
+    same = "the same events" if events == reference else "DIFFERENT EVENTS"
+    print(
+        f"  packets of  10 samples as a backlog, batched by the live session (up to {MAX_DEFER}"
+        f" packets a run): {x:7.0f}x real time ({wall:.2f} s, {same})"
+    )
     if args.skip_offline:
         return
 
