@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.offline_up import default_workers
+from analysis.results import LiveEvent, RepResult
 from analysis.review import review_session
 from analysis.session import SensorStream, Session
 from analysis.stream import SensorSpec, StreamingPipeline
@@ -221,7 +222,20 @@ def streaming_throughput(
     events += pipe.finish()
     wall = time.perf_counter() - t0
     span = max(float(st.time_s[-1]) for st in session.sensors.values())
-    return span / wall, wall, [repr(e) for e in events]
+    return span / wall, wall, [_event_text(e) for e in events]
+
+
+def _event_text(e: LiveEvent) -> str:
+    """An event as text, its numbers to 9 significant digits: chunking changes the last bits
+    of a float sum (the stages match batch to rounding, ``tests/test_stages.py``)."""
+    rep = "" if e.rep is None else _rep_text(e.rep)
+    return f"{e.kind} {e.time_s:.9g} {e.rep_index} {e.flag} {e.message} {rep}"
+
+
+def _rep_text(rep: RepResult) -> str:
+    fields = vars(rep).items()
+    nums = " ".join(f"{k}={v:.9g}" for k, v in fields if isinstance(v, float))
+    return f"{nums} {','.join(rep.flags)}"
 
 
 def main() -> None:
