@@ -373,6 +373,19 @@ class RepTracker:
                 # 197 ms against 167 ms, all else equal (bench/accuracy.py)
                 w.onset_k[n] = max(lo + on, float(lo))
 
+    def _seen_onset(self, w: _Watch, n: str) -> float | None:
+        """Signal ``n``'s onset, or None if the angle was unknown (NaN: before neutral, a
+        held or settling sensor) anywhere from there to its departure: the movement began
+        while it was not seen, and an onset extrapolated into that stretch is a guess (the
+        first rep after neutral came out with the back moving 1.6 s before the hips, 0.4 s
+        before the first known lumbar angle)."""
+        on = w.onset_k.get(n)
+        c = w.cross.get(n)
+        if on is None or c is None:
+            return on
+        x = self.hist.get(n, max(int(np.floor(on)), 0), c + 1)
+        return on if np.isfinite(x).all() else None
+
     def _result(self, rep: _Rep, start_k: float, end_k: int) -> RepResult:
         w = rep.watch
         s, e = int(np.floor(start_k)), end_k + 1
@@ -383,8 +396,8 @@ class RepTracker:
         hip_rom = _extreme(np.fmax.reduce, hip, base_h)
         lpk = _extreme(np.fmax.reduce, lum, base_l)
         lmin = _extreme(np.fmin.reduce, lum, base_l)
-        h_on = w.onset_k.get("hip") if self.has.get("hip") else None
-        l_on = w.onset_k.get("lumbar") if self.has.get("lumbar") else None
+        h_on = self._seen_onset(w, "hip") if self.has.get("hip") else None
+        l_on = self._seen_onset(w, "lumbar") if self.has.get("lumbar") else None
         if lpk is not None and lmin is not None and max(lpk, -lmin) < self.c.lumbar_departure_deg:
             l_on = None  # the back stayed within the departure threshold: it has no onset
         lead = (

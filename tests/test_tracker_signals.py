@@ -113,3 +113,38 @@ def test_a_thigh_that_moves_only_a_few_degrees_still_gets_its_axis() -> None:
     ok = np.isfinite(err) & set2
     assert abs(err[standing & ok].mean()) < 0.5  # measured 0.19° (1.10° unsigned)
     assert np.sqrt(np.mean(err[ok] ** 2)) < 0.6  # measured 0.36°
+
+
+def _minjerk(n: int, start: int, dur: int, amp: float) -> np.ndarray:
+    tau = np.clip((np.arange(n) - start) / dur, 0.0, 1.0)
+    return amp * (10 * tau**3 - 15 * tau**4 + 6 * tau**5)
+
+
+def _lead_with_lumbar_unknown_before(unknown_until: int) -> float | None:
+    """One hinge (hips fold from grid sample 800) whose back starts moving 1.5 s earlier,
+    slowly (12 deg over 4 s); the lumbar angle is NaN before ``unknown_until``."""
+    from analysis.config import PipelineConfig
+
+    cfg = PipelineConfig()
+    hz = round(cfg.grid_hz)
+    n = 20 * hz
+    hip = _minjerk(n, 8 * hz, 2 * hz, 70.0) - _minjerk(n, 12 * hz, 2 * hz, 70.0)
+    lumbar = _minjerk(n, round(6.5 * hz), 4 * hz, 12.0) - _minjerk(n, 12 * hz, 2 * hz, 12.0)
+    lumbar[:unknown_until] = np.nan
+    tracker = RepTracker(cfg, has={"r": True, "hip": True, "lumbar": True})
+    for a in range(0, n, 5):
+        tracker.update(a, {"r": hip[a : a + 5], "hip": hip[a : a + 5], "lumbar": lumbar[a : a + 5]})
+    tracker.finish()
+    (rep,) = tracker.results
+    return rep.lumbar_lead_ms
+
+
+def test_an_onset_in_a_stretch_where_the_angle_was_unknown_is_not_reported() -> None:
+    """Seen live: the first rep after neutral got a lumbar onset 0.4 s before the first
+    known lumbar angle (the minimum-jerk extrapolation of a slow rise reached back into the
+    NaN before neutral), so a lead of 1.6 s. With the whole rise known, the lead is
+    measured; with its start unknown it is None, not a number made up in the gap."""
+    hz = 100
+    known = _lead_with_lumbar_unknown_before(0)
+    assert known is not None and abs(known - 1500.0) < 100.0
+    assert _lead_with_lumbar_unknown_before(round(6.8 * hz)) is None
