@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analysis.angles import layout_for
+from analysis.angles import USED, layout_for
 from analysis.config import PipelineConfig
 from analysis.errors import InputError
 from analysis.offline_up import smoothed_ups
@@ -55,11 +55,12 @@ def config_for_session(session: Session) -> PipelineConfig:
 
 
 def sensor_specs(session: Session) -> dict[str, SensorSpec]:
-    """Each sensor's rate and kind; ``InputError`` for one with fewer than two samples (no
-    rate to speak of)."""
+    """Each sensor's rate and kind; ``InputError`` for a sensor the analysis uses with
+    fewer than two samples (no rate to speak of). An extra placement (a ``shank`` column)
+    is ignored whatever it holds (its rate reads 0.0 with fewer than two samples)."""
     specs: dict[str, SensorSpec] = {}
     for name, st in session.sensors.items():
-        if st.samples < 2:
+        if st.samples < 2 and name in USED:
             raise InputError(session.source, f"sensor {name!r} has {st.samples} sample(s)")
         specs[name] = SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
     return specs
@@ -109,6 +110,10 @@ def run_pipeline(
     learned_at: float | None = None
     while True:
         t += block_s
+        # over a stretch where no sensor has samples (a far-future time stamp, which the
+        # pipeline then drops, took minutes of empty 60-s steps): on to the next sample
+        ahead = [float(s.time_s[cursor[s.name]]) for s in used if cursor[s.name] < stop[s.name]]
+        t = max(t, min(ahead, default=t))
         for s in used:
             i0 = cursor[s.name]
             i1 = min(int(np.searchsorted(s.time_s, t, side="right")), stop[s.name])

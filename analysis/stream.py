@@ -246,8 +246,17 @@ class StreamingPipeline:
         return t, acc[ok], None if gyr is None else gyr[ok], newest
 
     def finish(self) -> list[LiveEvent]:
-        """End of input: flush queued samples and close a rep that is still settling."""
-        events = self._run()
+        """End of input: flush queued samples and close a rep that is still settling.
+
+        Without ``hold_laggards`` (offline, every sample is in) a sensor that ended early
+        is held, as unknown, up to the newest sample of the others: the grid would stop at
+        its last sample, and a recording whose lumbar sensor died 15 s before the end lost
+        its last two reps without a word, though the hip angle was there."""
+        if math.isinf(self._max_lag_s):
+            self.grid.max_lag_s = 0.0
+            events = self._run(hold=True)
+        else:
+            events = self._run()
         return events + self.tracker.finish()
 
     @property
