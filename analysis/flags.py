@@ -95,12 +95,14 @@ def early_lumbar(
     frac: float,
 ) -> tuple[float | None, float | None]:
     """Lumbar excursion (towards its larger side) when the hip first reached ``frac`` of its
-    range, and its share of the whole excursion (the early lumbopelvic rhythm)."""
+    range, and its share of the whole excursion (the early lumbopelvic rhythm). None if
+    either angle is unknown anywhere before that sample: after a gap, the first sample
+    past ``frac`` is not when the hip reached it."""
     if hip is None or lum is None or not hip_rom or hip_rom <= 0 or lpk is None:
         return None, None
     reached = hip - base_h >= frac * hip_rom
     i = int(reached.argmax())  # the first sample that reached it, if any did
-    if not reached[i] or not np.isfinite(lum[i]):
+    if not reached[i] or not (np.isfinite(hip[: i + 1]).all() and np.isfinite(lum[: i + 1]).all()):
         return None, None
     side = 1.0 if lpk >= -(lmin or 0.0) else -1.0
     moved = max(lpk, -(lmin or 0.0))
