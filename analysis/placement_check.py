@@ -93,7 +93,10 @@ def check_practice(tilt_deg: dict[str, np.ndarray]) -> list[str]:
         if ok.sum() > 10:
             corr = float(np.corrcoef(th[ok], sa[ok])[0, 1])
             ratio = ex["thigh"] / max(ex["sacrum"], 1e-6)
-            if abs(corr) > 0.9 and ratio > 0.6:  # the thigh's sign is flipped (DOMAIN.md)
+            # a "thigh" sensor on the pelvis tilts as far as the sacrum, sign flipped (the
+            # thigh's sign, DOMAIN.md); a knee-dominant hinge moves the real thigh 3-8x as far
+            # as the pelvis, in anti-phase too: told to re-clip a sensor that was right
+            if abs(corr) > 0.9 and 0.6 < ratio < 1.6:
                 out.append(
                     "the thigh sensor moves like the sacrum sensor: is it on the side of the "
                     "thigh, half-way down (not on the hip or the belt)?"

@@ -87,3 +87,16 @@ def test_rest_offsets_name_a_slipped_sensor_or_the_stance() -> None:
         "you are not standing as at the start (lumbar +15°, sacrum +15°, thigh +15°): "
         "stand tall and still"
     ]
+
+
+def test_knee_dominant_practice_hinges_are_not_taken_for_a_thigh_on_the_pelvis() -> None:
+    """Bent knees move the real thigh 3-8x as far as the pelvis, in anti-phase like a thigh
+    sensor clipped to the pelvis (which moves as far as the sacrum): the lifter was told
+    to re-clip a sensor that was right."""
+    from analysis.config import PipelineConfig
+    from analysis.sim import SimConfig, simulate
+
+    sim = simulate(SimConfig(exercise="rdl", seed=40, reps=3, faults={"knee_dominant": 3}))
+    t = review_session(sim.session, config=PipelineConfig.for_exercise("rdl")).angles.tilts_deg
+    assert np.nanmax(np.abs(t["thigh"])) > 2 * np.nanmax(np.abs(t["sacrum"]))
+    assert check_practice(t) == []
