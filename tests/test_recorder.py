@@ -243,3 +243,39 @@ def test_kill_9_loses_at_most_the_last_second(tmp_path: Path) -> None:
     n_rows = whole.count(b"\n") - 1
     assert sum(st.samples for st in s2.sensors.values()) == n_rows
     assert len(warnings) == 1 and f"cut.csv:{n_rows + 2}: last line is incomplete" in warnings[0]
+
+
+def test_samples_are_taken_while_the_flush_thread_waits_on_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow fsync (an SD card) in the flush thread: ``add`` on the event loop must not
+    wait for it (it waited on the recorder's lock: up to 153 ms with a 50 ms fsync), and
+    the rows it added are in the file once the flush is let go."""
+    import threading
+
+    import hipfirst.recording.writer as writer
+
+    real = os.fsync
+    in_fsync, let_go = threading.Event(), threading.Event()
+
+    def slow_fsync(fd: int) -> None:
+        if threading.current_thread().name == "recorder-flush":
+            in_fsync.set()
+            let_go.wait(10.0)
+        real(fd)
+
+    monkeypatch.setattr(writer.os, "fsync", slow_fsync)
+    rec = SessionRecorder(
+        tmp_path / "r.csv", meta=RecordingMeta(placements=["lumbar"]), flush_interval_s=0.01
+    )
+    rec.add("lumbar", *block(100.0, 0, 10, 0.0))
+    assert in_fsync.wait(10.0)  # the flush thread is now inside its fsync
+    adder = threading.Thread(target=rec.add, args=("lumbar", *block(100.0, 10, 10, 0.0)))
+    adder.start()
+    adder.join(5.0)
+    blocked = adder.is_alive()
+    let_go.set()
+    adder.join()
+    rec.close()
+    assert not blocked
+    assert len(file_times(tmp_path / "r.csv")) == 20

@@ -23,6 +23,7 @@ rewrites it atomically within ``flush_interval_s``, whatever happens to the proc
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import threading
@@ -75,6 +76,7 @@ class SessionRecorder:
         self.flush_interval_s = flush_interval_s
         self._clock = clock
         self._lock = threading.RLock()
+        self._sync_lock = threading.Lock()
         self._pending: dict[str, list[_Pending]] = {}
         self._last_t: dict[str, float] = {}
         self._has_gyro: dict[str, bool] = {}
@@ -167,7 +169,9 @@ class SessionRecorder:
             lines = _format(sensor, t, acc, gyr, dev)
             self._pending[sensor].append(_Pending(t, lines, self._clock()))
             self._release(force=False)
-            if self._clock() - self._last_flush >= self.flush_interval_s:
+            # without the flush thread, flush here; with it, leave the fsyncs to it (each
+            # one blocked the event loop: 153 ms worst with a 50 ms fsync)
+            if self._thread is None and self._clock() - self._last_flush >= self.flush_interval_s:
                 self._flush_locked()
 
     def add_samples(self, block: Any) -> None:
@@ -303,25 +307,41 @@ class SessionRecorder:
         order = np.argsort(np.concatenate(times), kind="stable")
         self._fh.write("".join([lines[i] for i in order.tolist()]))
 
-    def _flush_locked(self) -> None:
+    def _prepare_flush(self) -> tuple[int, dict[str, Any] | None]:
+        """Under the lock: hand the written rows to the OS; returns the file descriptor to
+        fsync and the sidecar to write after it (a copy), if one is due."""
         self._fh.flush()
-        os.fsync(self._fh.fileno())
         self._last_flush = self._clock()
         rows = sum(self.written.values())
         if rows != self._sidecar_rows and self._last_flush - self._sidecar_at >= SIDECAR_COUNTS_S:
             self._sidecar_dirty = True
+        side = None
         if self._sidecar_dirty:
             self._sidecar_dirty = False
             self._sidecar_at, self._sidecar_rows = self._last_flush, rows
-            write_sidecar(self.path, self.sidecar())
+            side = copy.deepcopy(self.sidecar())
+        return self._fh.fileno(), side
+
+    def _sync(self, fd: int, side: dict[str, Any] | None) -> None:
+        os.fsync(fd)
+        if side is not None:
+            write_sidecar(self.path, side)
+
+    def _flush_locked(self) -> None:
+        self._sync(*self._prepare_flush())
 
     def flush(self) -> None:
-        """Release what can be ordered, write, fsync, and rewrite the sidecar if it changed."""
-        with self._lock:
-            if self.closed:
-                return
-            self._release(force=False)
-            self._flush_locked()
+        """Release what can be ordered, write, fsync, and rewrite the sidecar if it changed.
+        The fsyncs run outside the sample lock, so ``add`` goes on meanwhile (with a 50 ms
+        fsync, a slow SD card, ``add`` on the event loop waited up to 153 ms for the flush
+        thread); ``_sync_lock`` keeps flushes in order, so no older sidecar lands last."""
+        with self._sync_lock:
+            with self._lock:
+                if self.closed:
+                    return
+                self._release(force=False)
+                fd, side = self._prepare_flush()
+            self._sync(fd, side)
 
     def _flusher(self) -> None:
         while not self._stop.wait(self.flush_interval_s):
@@ -371,7 +391,7 @@ class SessionRecorder:
             self._stop.set()
             self._thread.join()
             self._thread = None
-        with self._lock:
+        with self._sync_lock, self._lock:
             if self.closed:
                 return
             for placement, st in (status or {}).items():
