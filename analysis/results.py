@@ -102,8 +102,10 @@ class LiveEvent:
     """Something the streaming pipeline reports while the set runs.
 
     ``kind`` is ``"alert"`` (``flag`` says which fault), ``"rep_start"``,
-    ``"rep_bottom"`` or ``"rep_end"`` (``rep`` carries the finished rep's result).
-    ``time_s`` is the sample time that triggered the event.
+    ``"rep_bottom"``, ``"rep_end"`` (``rep`` carries the finished rep's result) or
+    ``"rep_discard"``: rep ``rep_index`` will not end (a movement too short or too long
+    for a rep, or a back-first alert that no rep followed), and the next rep takes its
+    number. ``time_s`` is the sample time that triggered the event.
     """
 
     kind: str

@@ -48,6 +48,10 @@ MESSAGES = {
 }
 
 
+DISCARDED = "not counted: too short or too long for a rep"
+NO_REP = "no rep followed the alert"
+
+
 @dataclass
 class _Watch:
     start_k: int
@@ -178,7 +182,8 @@ class RepTracker:
             if ev.kind == "end":
                 self.closing = rep
             else:
-                self.count -= 1
+                self.count -= 1  # the next rep takes its number: say it is free again
+                out.append(LiveEvent("rep_discard", self._t(ev.k), rep.index, message=DISCARDED))
 
     def _scan(self, a: int, b: int, out: list[LiveEvent]) -> None:
         if b <= a:
@@ -202,6 +207,8 @@ class RepTracker:
                     break
                 a = w.frozen_k + self.lookback_n + 1
                 self.watch = _Watch(start_k=a)
+                if w.lf_alert_k >= 0:  # its alert named a rep that did not come
+                    out.append(LiveEvent("rep_discard", self._t(a), self.count + 1, message=NO_REP))
 
     # --- watch: reference posture, departures, onsets, lumbar-first ----
     def _scan_watch(

@@ -162,6 +162,9 @@ class SetFlow(LiveHooks):
             self._rest(latest)
 
     def on_event(self, event: LiveEvent) -> None:
+        if event.kind == "rep_discard":
+            self._in_rep = False  # no rep_end will come (a bent-over rest): rests count again
+            return
         if event.kind == "rep_start":
             self._in_rep = True
             if self.state == "rest" or (self.state == "fix" and self._fix_from_rest):
@@ -223,6 +226,7 @@ class SetFlow(LiveHooks):
             kind = "set_start"
             self.set_index += 1
             self.state = "go"
+            self._last_end = None  # else the last set's end reads as a rest straight away
             self._tell(f"Set {self.set_index}.")
         else:
             return None

@@ -83,6 +83,8 @@ class AlertDispatcher(LiveHooks):
         self._tasks: set[asyncio.Task[bool]] = set()
 
     def on_event(self, event: LiveEvent) -> None:
+        if event.kind == "rep_discard":
+            self.policy.forget_rep(event.rep_index)
         if event.kind != "alert" or event.flag is None:
             return
         decided = time.perf_counter()

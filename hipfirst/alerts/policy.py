@@ -31,6 +31,11 @@ class AlertPolicy:
     def unmute(self, flag: str) -> None:
         self.muted.discard(flag)
 
+    def forget_rep(self, rep: int) -> None:
+        """Rep ``rep`` was discarded: the next rep takes its number, and its cues are its own
+        (a back-first cue on a rounding with no rep after it silenced the next rep's)."""
+        self._said = {(r, f) for r, f in self._said if r != rep}
+
     def decide(self, *, flag: str, rep: int, time_s: float) -> str | None:
         """None if the alert at session time ``time_s`` should be delivered, else why not."""
         if flag in self.muted:

@@ -168,6 +168,8 @@ class Dashboard(LiveHooks):
         s = self.state
         if event.kind == "rep_start":
             s.in_rep = True
+        elif event.kind == "rep_discard":
+            s.in_rep = False
         elif event.kind == "alert" and event.flag:
             s.alerts.append(f"rep {event.rep_index}: {event.message or event.flag}")
         elif event.kind == "rep_end" and event.rep is not None:
