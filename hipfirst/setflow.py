@@ -116,6 +116,7 @@ class SetFlow(LiveHooks):
         self._acc: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
         self._tilts: dict[str, list[float]] = {}
         self._reps = 0
+        self._set_reps = 0  # reps in sets, practice hinges not counted
         self._in_rep = False
         self._last_end: float | None = None
         self._anchor_mark = 0
@@ -176,6 +177,7 @@ class SetFlow(LiveHooks):
             return
         self._in_rep = False
         self._reps += 1
+        self._set_reps += self.state != "practice"
         self._last_end = event.time_s
         self._anchor_mark = len(self._anchors())
         if self.state == "practice" and self._reps - self._practice_from >= self.practice_reps:
@@ -273,7 +275,7 @@ class SetFlow(LiveHooks):
             self._tell(practice_prompt(self.practice_reps))
         else:
             self.state = "go"
-            if self.recalibrations and self._reps:  # re-calibrated between sets
+            if self.recalibrations and self._set_reps:  # re-calibrated between sets
                 self.set_index += 1
                 self._tell(f"Set {self.set_index}. {GO}")
             else:

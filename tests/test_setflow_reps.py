@@ -95,3 +95,44 @@ def test_a_back_first_cue_with_no_rep_after_it_does_not_silence_the_next_rep() -
     cues = [(d.rep, d.delivered) for d in flow.dispatcher.log if d.flag == "lumbar_first"]
     assert cues == [(1, True), (1, True)]
     assert [(r.index, "lumbar_first" in r.flags) for r in feed.pipeline.reps] == [(1, True)]
+
+
+def test_a_recalibration_during_the_practice_hinges_does_not_skip_set_1() -> None:
+    """A double click after one practice hinge, every axis carried over: the first real
+    set was announced as "Set 2" (the practice hinge counted as a set's rep). The pipeline
+    here is a stand-in holding only the state the flow reads."""
+    from types import SimpleNamespace as NS
+
+    from hipfirst.live.recalibrate import Recalibration
+
+    pipe = NS(
+        neutral=NS(found=True, anchors=[(2.0, True)], sensor_best_run=np.zeros(3)),
+        tilt=NS(established=np.array([False] * 3)),
+        config=NS(neutral_s=2.0, grid_hz=100.0, reanchor_max_deg=5.0),
+        layout=NS(sensors=["lumbar", "sacrum", "thigh"]),
+    )
+
+    class Session:
+        pipeline = pipe
+
+        def recalibrate(self, **_: object) -> None:
+            pass
+
+        def add_marker(self, *_: object, **__: object) -> None:
+            pass
+
+    said: list[str] = []
+    f = SetFlow(practice_reps=2, say=said.append)
+    f.attach(Session())
+    f.on_angles(LatestAngles(2.0, 0.0, 0.0, {"lumbar": 0.0}))
+    assert f.state == "practice"
+    f.on_event(LiveEvent("rep_start", 3.0, 1))
+    f.on_event(LiveEvent("rep_end", 5.0, 1))
+    pipe.tilt.established[:] = True
+    f.on_button(ButtonEvent("lumbar", 6.0, 2))  # double click: calibrate again
+    pipe.neutral.found, pipe.neutral.anchors = False, []
+    f.on_recalibrate(Recalibration(6.0, ["lumbar", "sacrum", "thigh"], None, np.zeros((3, 3))))
+    pipe.neutral.found, pipe.neutral.anchors = True, [(9.0, True)]
+    f.on_angles(LatestAngles(9.0, 0.0, 0.0, {"lumbar": 0.0}))
+    assert (f.state, f.set_index) == ("go", 1)
+    assert not any(m.startswith("Set 2") for m in said)
