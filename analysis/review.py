@@ -37,7 +37,7 @@ from analysis.recalibration import (
 )
 from analysis.results import AngleSeries, RepResult, SensorInfo, SessionReview
 from analysis.session import Session
-from analysis.stream import SensorSpec, StreamingPipeline
+from analysis.stream import LEAD_NEEDS_GYRO, SensorSpec, StreamingPipeline
 from analysis.up import PrecomputedUp, UpSource
 
 BLOCK_S = 60.0
@@ -330,6 +330,13 @@ def _assemble(
                 f"sensor {n!r} has no gyroscope: its tilt comes from the accelerometer alone "
                 "and is less accurate during fast movement"
             )
+    untimed = [n for n in LEAD_NEEDS_GYRO if n in pipe.specs and not pipe.specs[n].has_gyro]
+    if untimed and layout.has_hip and layout.has_lumbar:
+        missing.append(
+            f"lumbar lead not timed: without a gyroscope on the {' and '.join(untimed)} "
+            "sensor its onsets are off by hundreds of ms; back-first is judged by how far the "
+            "back had moved when the hips had folded 15 %"
+        )
     for k, g in enumerate(segments):
         p = g.pipe
         after = "" if k == 0 else f" after the re-calibration at {g.span_s[0]:.1f} s"

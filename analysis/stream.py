@@ -34,6 +34,12 @@ from analysis.tilt import AxisTilt
 from analysis.tracker import RepTracker
 from analysis.up import UpSource, make_up_estimator
 
+LEAD_NEEDS_GYRO = ("lumbar", "sacrum")
+"""Sensors whose onsets time the lumbar lead. From the accelerometer alone the trunk's and
+pelvis's own acceleration at the start of a hinge shifts their onsets: lead error median
+-361 ms (lumbar) and +186 ms (sacrum) against +1 ms with gyroscopes (simulated RDLs,
+hinges and deadlifts, 18 sessions, ``tests/test_accel_only.py``), while the thigh's is
+-15 ms. Without their gyros no lead is given; back-first is judged by the early share."""
 ACC_MAX_G = 64.0
 """Larger accelerometer readings are not physical for a worn IMU (ranges end at ±16-32 g)."""
 GYR_MAX_DPS = 8000.0
@@ -137,7 +143,8 @@ class StreamingPipeline:
             "thigh": "thigh" in names,
             "trunk": "lumbar" in names or "sacrum" in names,
         }
-        self.tracker = RepTracker(c, has=has)
+        timed = all(sensors[n].has_gyro for n in LEAD_NEEDS_GYRO if n in sensors)
+        self.tracker = RepTracker(c, has=has, timed=timed)
         self._trunk = self._index.get("lumbar", self._index.get("sacrum"))
         self._queue: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]] = {
             n: [] for n in names

@@ -66,6 +66,8 @@ class _Watch:
     onset_k: dict[str, float] = field(default_factory=dict)
     base: dict[str, float] = field(default_factory=dict)
     lf_decided: bool = False
+    alert_from: int = 0
+    """No live alert for a departure before this sample (one looked back on is too late)."""
     lf_alert_k: int = -1
 
 
@@ -80,9 +82,13 @@ class _Rep:
 
 
 class RepTracker:
-    def __init__(self, config: PipelineConfig, *, has: dict[str, bool]) -> None:
+    def __init__(self, config: PipelineConfig, *, has: dict[str, bool], timed: bool = True) -> None:
+        """``has``: which of ``SIGNALS`` exist. ``timed``: the lumbar lead can be timed
+        (False when the lumbar or sacrum sensor has no gyroscope, see ``LEAD_NEEDS_GYRO``):
+        no lead then, and back-first is judged by the early share alone."""
         self.c = config
-        self.has = has  # which of SIGNALS exist
+        self.has = has
+        self.timed = timed
         self.hz = config.grid_hz
         self.det = RepDetector(
             grid_hz=config.grid_hz,
@@ -205,10 +211,17 @@ class RepTracker:
                 self._scan_watch(w, a, b, out, expire=True)
                 if w.frozen_k < 0 or w.frozen_k + self.lookback_n + 1 > b:
                     break
-                a = w.frozen_k + self.lookback_n + 1
-                self.watch = _Watch(start_k=a)
+                expired = w.frozen_k + self.lookback_n + 1
+                # the next watch looks from just after the departure given up: the next rep
+                # may have begun meanwhile (a lifter who braced, then hinged within 3 s), and
+                # a watch starting at the expiry took its top posture mid-descent (hip ROM
+                # 10° short, onset 1 s late)
+                a = w.frozen_k + 1
+                self.watch = _Watch(start_k=a, alert_from=expired)
                 if w.lf_alert_k >= 0:  # its alert named a rep that did not come
-                    out.append(LiveEvent("rep_discard", self._t(a), self.count + 1, message=NO_REP))
+                    out.append(
+                        LiveEvent("rep_discard", self._t(expired), self.count + 1, message=NO_REP)
+                    )
 
     # --- watch: reference posture, departures, onsets, lumbar-first ----
     def _scan_watch(
@@ -298,6 +311,8 @@ class RepTracker:
         if k >= b:
             return
         w.lf_decided = True
+        if k < w.alert_from:
+            return  # the rep's flags still judge it when it ends
         hip = self.hist.at("hip", k) - w.ref["hip"]
         if np.isfinite(hip) and hip < self.c.live_early_hip_deg:
             self._alert_lf(w, k, out)
@@ -419,7 +434,10 @@ class RepTracker:
             l_on = None  # the back stayed within the departure threshold: it has no onset
         lead = (
             float(h_on - l_on) / self.hz * 1000.0
-            if h_on is not None and l_on is not None and self._seen(rep, min(h_on, l_on))
+            if self.timed
+            and h_on is not None
+            and l_on is not None
+            and self._seen(rep, min(h_on, l_on))
             else None
         )
         early, share = early_lumbar(

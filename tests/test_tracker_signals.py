@@ -148,3 +148,25 @@ def test_an_onset_in_a_stretch_where_the_angle_was_unknown_is_not_reported() -> 
     known = _lead_with_lumbar_unknown_before(0)
     assert known is not None and abs(known - 1500.0) < 100.0
     assert _lead_with_lumbar_unknown_before(round(6.8 * hz)) is None
+
+
+def test_a_rep_soon_after_a_departure_given_up_keeps_its_top_posture() -> None:
+    """The back moves 4° with the hips still (a departure; no rep follows, so it is given
+    up ``onset_lookback_s`` later), and the hinge starts 2.7 s after it: the fresh watch
+    began at the give-up, mid-descent, and took the top posture there (hip ROM short by
+    the 10° already folded, onset 0.3 s late)."""
+    from analysis.config import PipelineConfig
+
+    cfg = PipelineConfig()
+    hz = round(cfg.grid_hz)
+    n = 20 * hz
+    hip = _minjerk(n, round(8.7 * hz), 2 * hz, 70.0) - _minjerk(n, 13 * hz, 2 * hz, 70.0)
+    brace = _minjerk(n, 6 * hz, hz // 2, 4.0) - _minjerk(n, 7 * hz, hz // 2, 4.0)
+    lumbar = 0.05 * hip + brace
+    tracker = RepTracker(cfg, has={"r": True, "hip": True, "lumbar": True})
+    for a in range(0, n, 5):
+        tracker.update(a, {"r": hip[a : a + 5], "hip": hip[a : a + 5], "lumbar": lumbar[a : a + 5]})
+    tracker.finish()
+    (rep,) = tracker.results
+    assert rep.hip_rom_deg is not None and abs(rep.hip_rom_deg - 70.0) < 0.5
+    assert rep.hip_onset_s is not None and abs(rep.hip_onset_s - 8.7) < 0.05
