@@ -46,6 +46,13 @@ class LinkStats:
         return self.samples_lost / total if total else 0.0
 
 
+JITTER_EARLY = 1.5
+JITTER_LATE = 2.5
+"""The packet right after the last one by its counter, with no gap flag, whose first sample
+is at most this many periods early or late, is on time: its stamp jitters or drifts (a
+firmware re-aligning its sample clock moves it by up to two periods), nothing was lost."""
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     accept: bool
@@ -89,6 +96,15 @@ class GapTracker:
         if self._next_us is not None and self._period_us is not None:
             late_us = t0_us - self._next_us
             half = 0.5 * min(period_us, self._period_us)
+            p = min(period_us, self._period_us)
+            next_by_counter = (
+                useq is not None and self._last_seq is not None and useq == self._last_seq + 1
+            )
+            if next_by_counter and not gap_before and -JITTER_EARLY * p < late_us < JITTER_LATE * p:
+                # the very next packet, nothing lost by the device's own account: its time
+                # stamp jitters (a firmware stamping FIFO bursts back from "now"), and an early
+                # one is not a duplicate (the link moves it after the last sample handed out)
+                late_us = 0.0
             if late_us < -half:
                 if late_us < -max(10e6, 100 * period_us):  # far back in time: the device rebooted
                     restarted = True

@@ -70,3 +70,22 @@ def test_malformed_counted() -> None:
     g.malformed()
     g.malformed()
     assert g.stats.malformed == 2
+
+
+def test_the_next_packet_by_its_counter_with_a_jittered_stamp_is_on_time() -> None:
+    """Seq +1, no gap flag, first sample 0.7 period early or 1.8 periods late: a firmware's
+    stamp jitter, not a duplicate (the whole packet was dropped) nor lost samples. The early
+    one is kept (the link moves it after the last sample it handed out)."""
+    g = GapTracker()
+    g.check(t0_us=0, period_us=P, count=10, seq=1)
+    early = g.check(t0_us=10 * P - int(0.7 * P), period_us=P, count=10, seq=2)
+    assert early.accept and early.gap is None
+    late = g.check(t0_us=20 * P + int(1.1 * P), period_us=P, count=10, seq=3)
+    assert late.accept and late.gap is None
+    assert g.stats.duplicates == 0 and g.stats.samples_lost == 0 and g.stats.samples == 30
+    # the same stamps without the counter saying "next" stay a duplicate and a gap
+    g = GapTracker()
+    g.check(t0_us=0, period_us=P, count=10, seq=1)
+    assert not g.check(t0_us=10 * P - int(0.7 * P), period_us=P, count=10, seq=1).accept
+    v = g.check(t0_us=10 * P + int(1.8 * P), period_us=P, count=10, seq=3)
+    assert v.gap is not None and v.gap.samples_lost == 2

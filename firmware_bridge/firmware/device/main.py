@@ -102,8 +102,7 @@ class Sensor:
                 self.core.mark_gap()
             now = self.now_us()
             period = self.core.period_us
-            # The burst ends "now": stamp backwards from the newest sample.
-            t = now - period * (len(samples) - 1)
+            t = self.core.burst_t0(now, len(samples))  # running sample clock (hfcore)
             for s in samples:
                 p = self.core.on_sample(t & 0xFFFFFFFF, s)
                 if p is not None:
@@ -142,7 +141,7 @@ class Sensor:
             self.core.set_mtu(mtu)
             await self.conn.disconnected(timeout_ms=None)
             self.conn = None
-            self.core.streaming = False  # stop on link loss; the host restarts after reconnect
+            self.core.link_lost()  # stop on link loss; the host restarts after reconnect
 
 
 async def main():

@@ -30,6 +30,10 @@ from hfrate import BATCH_WAIT_US, Batcher, nearest_rate, period_us
 from hfring import PacketRing
 
 
+RATE_TOLERANCE_PCT = 1
+"""How far the IMU's sample rate may be off its nominal rate (datasheets: within 0.5-1 %)."""
+
+
 class SensorCore:
     """State machine of one sensor.
 
@@ -63,6 +67,7 @@ class SensorCore:
         self.ring = PacketRing(backfill_packets) if backfill_packets else None
         self.att_mtu = att_mtu
         self.batcher = Batcher(self._batch_count())
+        self._t_next = None  # device time of the next sample on the running sample clock
 
     @property
     def capabilities(self) -> int:
@@ -146,6 +151,39 @@ class SensorCore:
 
     def mark_gap(self) -> None:
         """The IMU FIFO overflowed: flag the next packet GAP_BEFORE."""
+        self.gap_pending = True
+        self._t_next = None
+
+    def burst_t0(self, now_us: int, n: int) -> int:
+        """Device time of the first of ``n`` samples just read from the IMU FIFO, the
+        newest of them taken within the period before ``now_us``. A running sample clock,
+        one period per sample, nudged only as far as it must to stay possible: the first
+        sample came at most ``(n - 1)`` periods before ``now_us`` and at least ``n`` periods
+        plus one before it, with the IMU's rate up to ``RATE_TOLERANCE_PCT`` off (its
+        oscillator is not the MCU's). Stamping each burst back from ``now_us`` put packet
+        times up to a period early or late at random, and the host took early ones for
+        duplicates (14 % of samples dropped at 200 Hz)."""
+        if n <= 0:
+            return now_us  # nothing read: the sample clock stays where it is
+        p = self.period_us
+        hi = now_us - (n - 1) * p * (100 - RATE_TOLERANCE_PCT) // 100
+        lo = now_us - n * p * (100 + RATE_TOLERANCE_PCT) // 100 - p
+        t = self._t_next
+        if t is None:
+            t = (hi + lo) // 2  # the middle of what is possible: at most about a period off
+        elif t > hi:
+            t = hi
+        elif t < lo:
+            t = lo
+        self._t_next = t + n * p
+        return t
+
+    def link_lost(self) -> None:
+        """The connection dropped: stop, and drop the unsent batch (its samples and time
+        would lead the first packet after the reconnect, dated before the gap)."""
+        self.streaming = False
+        self.batcher.samples = []
+        self._t_next = None
         self.gap_pending = True
 
     def on_sample(self, t_us: int, sample):
