@@ -76,6 +76,22 @@ class GapTracker:
     def malformed(self) -> None:
         self.stats.malformed += 1
 
+    def restarted(self) -> None:
+        """The device clock restarted (the caller saw it): forget where the stream was, keep
+        the counters. Without this, a sensor that rebooted within 10 s of device time had
+        every packet taken for a duplicate until its new clock passed the old one."""
+        self._next_us = None
+        self._period_us = None
+        self._last_seq = None
+        if self._seq is not None:
+            self._seq.reset()
+
+    def next_by_counter(self, seq: int | None) -> bool:
+        """``seq`` (raw) is the one right after the last accepted packet's."""
+        if self._seq is None or seq is None or self._last_seq is None:
+            return False
+        return (self._last_seq + 1 - seq) % self._seq.modulo == 0
+
     def disconnected(self) -> None:
         """The link dropped: the next gap (if any) is blamed on it."""
         self._after_disconnect = True

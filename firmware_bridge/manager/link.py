@@ -47,6 +47,13 @@ class LinkSettings:
     client_kwargs: dict[str, Any] | None = None
 
 
+CLOCK_JUMP_S = 5.0
+"""A packet whose device time moved this much further than the host clock since the last
+packet's: the device clock restarted (a Movella DOT switched off and on after more than
+35.8 min of uptime unwraps ~31 min ahead), or, for the next packet by its counter, a garbled
+stamp. Taken as it was, every later sample landed minutes in the future."""
+
+
 class SensorLink:
     def __init__(
         self,
@@ -81,6 +88,8 @@ class SensorLink:
         self.info: StreamInfo | None = None
         self._last_time_s: float | None = None
         self._last_dev_us: int | None = None
+        self._last_packet: tuple[int, float] | None = None  # (device µs, arrival) accepted
+        self._restart_gap = False  # the device clock restarted: book the outage on host time
 
     # ------------------------------------------------------------------
     def _now(self) -> float:
@@ -202,11 +211,31 @@ class SensorLink:
         unwrapper its high bits."""
         last = self._last_dev_us
         if last is not None and device_time_us < last - 1_000_000:
-            self.sync.reset()
+            self._device_restarted()
         # re-anchored at every connection: after more than 2^31 us (35.8 min) away, the u32
         # packet times cannot be unwrapped from the last packet's any more
         self._time.reset()
         self._last_dev_us = self._time(device_time_us)
+
+    def _device_restarted(self) -> None:
+        """The device clock started over (a reboot or power cycle): time alignment and the
+        packet bookkeeping start over too, and the outage is booked on host time."""
+        self.sync.reset()
+        self.gaps.restarted()
+        self._last_packet = None
+        self._restart_gap = self._last_time_s is not None
+
+    def _book_restart_gap(self, first_s: float, period_us: float) -> None:
+        """A gap from the last sample handed out to ``first_s``, the first after a device
+        clock restart (device times on either side are not comparable)."""
+        assert self._last_time_s is not None
+        period_s = period_us * 1e-6
+        start = self._last_time_s + period_s
+        lost = max(round((first_s - start) / period_s), 0)
+        if lost == 0:
+            return
+        self.gaps.stats.samples_lost += lost
+        self.emit(GapEvent(self.placement, start, first_s - start, lost, None, "disconnect"))
 
     async def _probe_loop(self, client: BleakClient) -> None:
         mean = self.settings.probe_interval_s
@@ -275,6 +304,14 @@ class SensorLink:
             self.gaps.stats.backfill_dropped += 1
             return
         t0 = self._time(frame.t0_us)
+        prev = self._last_packet
+        if prev is not None and (t0 - prev[0]) * 1e-6 > arrival - prev[1] + CLOCK_JUMP_S:
+            # the device clock ran minutes ahead of the host's since the last packet
+            if self.gaps.next_by_counter(frame.seq):  # the very next packet: a garbled stamp
+                self.gaps.malformed()
+                st.malformed = self.gaps.stats.malformed
+                return
+            self._device_restarted()  # e.g. a DOT switched off and on: its clock restarted
         self._last_dev_us = t0
         verdict = self.gaps.check(
             t0_us=t0,
@@ -288,12 +325,17 @@ class SensorLink:
             return
         if verdict.restarted:
             self.sync.reset()
+            self._restart_gap = True
+        self._last_packet = (t0, arrival)
         self.sync.observe(round(t0 + frame.last_offset_us), arrival)
         dev_us = t0 + np.arange(frame.count) * frame.period_us
         time_s = self.sync.to_host_s(dev_us) - self.t0_s
         if self._last_time_s is not None and time_s[0] <= self._last_time_s:
             # Never hand out times that go back (e.g. after a reboot reset): shift forward.
             time_s = time_s + (self._last_time_s - time_s[0] + 1e-6)
+        if self._restart_gap:
+            self._restart_gap = False
+            self._book_restart_gap(float(time_s[0]), frame.period_us)
         self._last_time_s = float(time_s[-1])
         if verdict.gap is not None:
             g = verdict.gap
