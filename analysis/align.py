@@ -16,9 +16,13 @@ input gives exactly the same output.
 
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
+
+SMALL_M = 32
+"""Advances of at most this many grid samples take ``GridResampler._interp_small``."""
 
 
 class GridResampler:
@@ -95,47 +99,105 @@ class GridResampler:
         tg = ks / self.grid_hz
         out = np.empty((self._n, len(ks), self._c))
         self.unknown = None
-        for s in range(self._n):
-            if self._pending_t[s]:
-                self._t[s] = np.concatenate([self._t[s], *self._pending_t[s]])
-                self._v[s] = np.concatenate([self._v[s], *self._pending_v[s]])
-                self._pending_t[s].clear()
-                self._pending_v[s].clear()
-            t, v = self._t[s], self._v[s]
-            bridged = self.bridge_max_s < math.inf
-            if len(t) == 1:
-                out[s] = v[0]
-                if bridged:
-                    self._mark(s, tg > t[0])
-                continue
-            # the samples around each grid time: i and j = i + 1 (clamped to the ends)
-            i = np.searchsorted(t, tg, side="right")
-            i -= 1
-            np.minimum(i, len(t) - 2, out=i)
-            np.maximum(i, 0, out=i)
-            j = i + 1
-            t0 = t[i]
-            step = t[j] - t0
-            # one reduction in the common case: no sample held, no long gap bridged
-            if bridged and (tg[-1] > t[-1] or step.max() > self.bridge_max_s):
-                self._mark(s, (tg > t[-1]) | ((step > self.bridge_max_s) & (tg > t0)))
-            w = tg - t0
-            w /= step
-            np.minimum(w, 1.0, out=w)
-            np.maximum(w, 0.0, out=w)
-            # v0 + w (v1 - v0), in place; ``take`` is the fast gather of whole rows
-            v0 = v.take(i, axis=0)
-            dv = v.take(j, axis=0)
-            dv -= v0
-            dv *= w[:, None]
-            np.add(v0, dv, out=out[s])
-            # keep the last sample at or before the last grid time, and everything after it
-            keep_from = max(int(i[-1]), 0)
-            if keep_from:
-                self._t[s] = t[keep_from:]
-                self._v[s] = v[keep_from:]
+        if len(ks) <= SMALL_M:
+            self._interp_small(tg, out)
+        else:
+            for s in range(self._n):
+                self._interp(s, tg, out[s])
         self.next_k = k_end + 1
         return tg, out
+
+    def _merge(self, s: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sensor ``s``'s samples, the queued ones appended."""
+        if self._pending_t[s]:
+            self._t[s] = np.concatenate([self._t[s], *self._pending_t[s]])
+            self._v[s] = np.concatenate([self._v[s], *self._pending_v[s]])
+            self._pending_t[s].clear()
+            self._pending_v[s].clear()
+        return self._t[s], self._v[s]
+
+    def _interp(self, s: int, tg: np.ndarray, out: np.ndarray) -> None:
+        """Sensor ``s`` at the grid times ``tg`` into ``out`` ``(m, C)``; marks unknown values
+        and drops the samples no later grid time needs."""
+        t, v = self._merge(s)
+        bridged = self.bridge_max_s < math.inf
+        if len(t) == 1:
+            out[:] = v[0]
+            if bridged:
+                self._mark(s, tg > t[0])
+            return
+        # the samples around each grid time: i and j = i + 1 (clamped to the ends)
+        i = np.searchsorted(t, tg, side="right")
+        i -= 1
+        np.minimum(i, len(t) - 2, out=i)
+        np.maximum(i, 0, out=i)
+        j = i + 1
+        t0 = t[i]
+        step = t[j] - t0
+        # one reduction in the common case: no sample held, no long gap bridged
+        if bridged and (tg[-1] > t[-1] or step.max() > self.bridge_max_s):
+            self._mark(s, (tg > t[-1]) | ((step > self.bridge_max_s) & (tg > t0)))
+        w = tg - t0
+        w /= step
+        np.minimum(w, 1.0, out=w)
+        np.maximum(w, 0.0, out=w)
+        # v0 + w (v1 - v0), in place; ``take`` is the fast gather of whole rows
+        v0 = v.take(i, axis=0)
+        dv = v.take(j, axis=0)
+        dv -= v0
+        dv *= w[:, None]
+        np.add(v0, dv, out=out)
+        # keep the last sample at or before the last grid time, and everything after it
+        keep_from = max(int(i[-1]), 0)
+        if keep_from:
+            self._t[s] = t[keep_from:]
+            self._v[s] = v[keep_from:]
+
+    def _interp_small(self, tg: np.ndarray, out: np.ndarray) -> None:
+        """``_interp`` of every sensor for a few grid times (live packets): the sample search
+        and the weights in plain floats, one gather per sensor and one interpolation for all
+        of them (the same arithmetic, value by value). A sensor with one sample, held past
+        its last sample or bridged across a long gap takes ``_interp``."""
+        tgl = tg.tolist()
+        m = len(tgl)
+        bridge_max = self.bridge_max_s
+        rows = np.empty((self._n, 2 * m, self._c))  # v0 rows, then v1 rows
+        ws: list[float] = []
+        other: list[int] = []
+        for s in range(self._n):
+            t, v = self._merge(s)
+            tl = t.tolist()
+            hi = len(tl) - 2
+            if hi < 0 or (tgl[-1] > tl[-1] and bridge_max < math.inf):
+                other.append(s)
+                rows[s] = 0.0
+                ws += [0.0] * m
+                continue
+            idx: list[int] = []
+            longest = 0.0
+            for x in tgl:
+                i = min(bisect.bisect_right(tl, x) - 1, hi)
+                if i < 0:
+                    i = 0
+                t0 = tl[i]
+                step = tl[i + 1] - t0
+                longest = max(longest, step)
+                ws.append(max(min((x - t0) / step, 1.0), 0.0))
+                idx.append(i)
+            if longest > bridge_max:
+                other.append(s)
+                rows[s] = 0.0
+                continue
+            v.take(idx + [i + 1 for i in idx], axis=0, out=rows[s])
+            # keep the last sample at or before the last grid time, and everything after it
+            if idx[-1]:
+                self._t[s] = t[idx[-1] :]
+                self._v[s] = v[idx[-1] :]
+        dv = rows[:, m:] - rows[:, :m]
+        dv *= np.array(ws).reshape(self._n, m, 1)
+        np.add(rows[:, :m], dv, out=out)
+        for s in other:
+            self._interp(s, tg, out[s])
 
     def _mark(self, s: int, unknown: np.ndarray) -> None:
         if not unknown.any():
