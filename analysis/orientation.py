@@ -49,6 +49,7 @@ size and gives the same result as one call with everything (to floating-point ro
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,10 @@ _GAP_STEPS = 1.5
 """A time step longer than this many sample periods means samples are missing."""
 SETTLE_S = 1.5
 """After a restart, how long the estimate is settling (see the module docstring)."""
+_SMALL = 32
+"""Chunks of at most this many samples are checked for gaps in plain floats."""
+_sum = np.add.reduce
+"""``ndarray.sum`` without its Python wrapper."""
 VQF_BLOCK = 1 << 15
 """Samples per VQF call at most (164 s at 200 Hz). A call returns several arrays per sample
 (quaternion, bias, its sigma, rest flag) beside the converted inputs: ~90 bytes a sample,
@@ -182,14 +187,20 @@ class UpEstimator:
         """No gap, no repeated time and no non-finite value in this chunk or before it."""
         assert self._last is not None
         longest = _GAP_STEPS * self.period_s
-        first = float(t[0]) - self._last[0]
-        if not 0 < first <= longest:
-            return False
-        if len(t) > 1:
+        if len(t) <= _SMALL:  # a live packet: plain floats beat three numpy reductions
+            prev = self._last[0]
+            for x in t.tolist():
+                if not 0 < x - prev <= longest:  # NaN fails too
+                    return False
+                prev = x
+        else:
+            first = float(t[0]) - self._last[0]
+            if not 0 < first <= longest:
+                return False
             step = t[1:] - t[:-1]
             if not (step.min() > 0 and step.max() <= longest):
                 return False
-        return bool(np.isfinite(acc.sum() + gyr.sum()))
+        return math.isfinite(_sum(acc, axis=None) + _sum(gyr, axis=None))
 
     def _segments(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
         """Feed valid samples, handling the gaps before and inside this chunk."""
