@@ -16,6 +16,8 @@ NaN spreads forwards only, as in ``lfilter`` (never back into earlier samples of
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 BLOCK = 64
@@ -47,7 +49,8 @@ class OnePole:
         m = x.shape[-1]
         if m == 0:
             return x.copy(), z
-        if not np.isfinite(x).all():
+        # a finite sum is the cheap proof that every value is finite
+        if not math.isfinite(np.add.reduce(x, axis=None)) and not np.isfinite(x).all():
             return self._stepwise(x, z)
         if m <= BLOCK:
             y = x @ self._t[:m, :m]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from analysis.lowpass import OnePole
@@ -32,13 +34,18 @@ class GridStill:
         s, m, _ = acc_g.shape
         if m == 0:
             return np.zeros((s, 0), dtype=bool)
-        x = np.concatenate([acc_g, np.nan_to_num(gyr_norm_dps)[..., None]], axis=2)
-        x = x.transpose(0, 2, 1).reshape(s * 4, m)
+        # per sensor the 3 accelerometer axes and the gyro norm (0 without a gyro), (S*4, m)
+        x3 = np.empty((s, 4, m))
+        x3[:, :3] = acc_g.transpose(0, 2, 1)
+        x3[:, 3] = gyr_norm_dps
+        if not math.isfinite(np.add.reduce(gyr_norm_dps, axis=None)):
+            np.nan_to_num(x3[:, 3], copy=False)
+        x = x3.reshape(s * 4, m)
         if self._zi is None:
             self._zi = self._lp.settled_on(x[:, :1])
         y, self._zi = self._lp.filter(x, self._zi)
         y = y.reshape(s, 4, m)
         d = acc_g - y[:, :3].transpose(0, 2, 1)
-        dev = np.sqrt((d * d).sum(axis=2))
+        dev = np.sqrt(np.add.reduce(d * d, axis=2))
         dev_lp, self._zi_dev = self._lp.filter(dev, self._zi_dev)
         return (dev_lp < self.acc_g) & (y[:, 3] < self.gyr_dps)
