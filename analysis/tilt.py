@@ -98,25 +98,32 @@ class AxisTilt:
         # every formula below is invariant to |u| (atan2 of two terms scaling alike), and
         # grid up vectors are interpolated unit vectors, so no normalisation is needed
         u = up
-        c = u0[..., _Y] * u[..., _Z] - u0[..., _Z] * u[..., _Y]  # u0 × u
-        cosang = (u0 * u).sum(axis=2)
-        sinang = np.sqrt((c * c).sum(axis=2))
+        # u0 × u (``take`` is the fast gather; ndarray reductions without their wrappers)
+        c = u0.take(_Y, axis=2) * u.take(_Z, axis=2) - u0.take(_Z, axis=2) * u.take(_Y, axis=2)
+        cosang = _sum(u0 * u, axis=2)
+        sinang = np.sqrt(_sum(c * c, axis=2))
         vote = sinang > self.sin_min  # NaN compares False
-        big = sinang > self.sin_est
-        cw = np.where(vote[..., None], c, 0.0)
-        w = self._sign_weights(sinang, vote) if vote.any() else self._no_votes()
         # refresh points inside this chunk: after local index j where (k0 + j + 1) % every == 0
         k0 = self._k
         self._k = k0 + m
         first_end = self.every - k0 % self.every - 1
+        if _any(vote, axis=None):
+            w = self._sign_weights(sinang, vote)
+            cw = np.where(vote[..., None], c, 0.0)
+        else:  # nothing votes: no weights, and every vote vector is zero
+            w = self._no_votes()
+            cw = None
         if first_end >= m:  # fast path: one axis for the whole chunk
-            self._accumulate(cw, w, big)
+            if cw is not None:
+                self._accumulate(cw, w, sinang > self.sin_est)
             ax = self.axis[:, None, :]
             if self._all_trusted:
-                return np.arctan2((ax * c).sum(axis=2), cosang) * self._scale
+                return np.arctan2(_sum(ax * c, axis=2), cosang) * self._scale
             ax = np.broadcast_to(ax, (s, m, 3))
         else:
-            ax = self._refresh(cw, w, big, first_end, m)
+            if cw is None:
+                cw = np.zeros_like(c)
+            ax = self._refresh(cw, w, sinang > self.sin_est, first_end, m)
             self._all_trusted = bool(np.isfinite(self.axis).all())
         signed = np.arctan2((ax * c).sum(axis=2), cosang)
         unsigned = np.arctan2(sinang, cosang)
@@ -189,13 +196,13 @@ class AxisTilt:
         """Axis per sample for a chunk with refresh points; updates the state."""
         ends = np.arange(first_end, m, self.every)
         outer = cw[:, :, :, None] * cw[:, :, None, :]
-        cum_m = self.M[:, None] + np.cumsum(outer, axis=1)[:, ends]
+        cum_m = self.M[:, None] + np.cumsum(outer, axis=1).take(ends, axis=1)
         sv = cw * w[..., None] if w is not None else np.zeros_like(cw)
-        cum_v = self.votes[:, None] + np.cumsum(sv, axis=1)[:, ends]
-        cum_b = self.n_big[:, None] + np.cumsum(big, axis=1)[:, ends]
+        cum_v = self.votes[:, None] + np.cumsum(sv, axis=1).take(ends, axis=1)
+        cum_b = self.n_big[:, None] + np.cumsum(big, axis=1).take(ends, axis=1)
         lam, vecs = np.linalg.eigh(cum_m)  # ascending eigenvalues
         a = vecs[..., 2]  # (S, R, 3)
-        sgn = np.sign((a * cum_v).sum(axis=2))
+        sgn = np.sign(_sum(a * cum_v, axis=2))
         sgn[sgn == 0] = 1.0
         a = a * sgn[..., None]
         consistent = (lam[..., 2] >= self.consistent_weight) & (
@@ -210,10 +217,12 @@ class AxisTilt:
         if last + 1 < m:
             rest_w = None if w is None else w[:, last + 1 :]
             self._accumulate(cw[:, last + 1 :], rest_w, big[:, last + 1 :])
-        return axes[:, seg]
+        return axes.take(seg, axis=1)
 
 
 _SMALL = 96
 """Chunks of at most this many sensor-samples take the loop in ``_sign_weights_small``."""
+_sum = np.add.reduce
+_any = np.logical_or.reduce
 _Y = np.array([1, 2, 0])
 _Z = np.array([2, 0, 1])
