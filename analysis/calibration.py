@@ -80,6 +80,7 @@ class NeutralFinder:
         self._sensor_run = np.zeros(n_sensors, dtype=int)
         self.sensor_best_run = np.zeros(n_sensors, dtype=int)
         """Longest still stretch per sensor (grid samples), tracked until neutral is found."""
+        self._views: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def found(self) -> bool:
@@ -92,16 +93,24 @@ class NeutralFinder:
         that completes its window onward.
         """
         m = up.shape[1]
-        all_still = still.all(axis=0)
-        if (
-            self.u0 is not None
-            and self._ramp_from is None
-            and (not self.reanchor or (self._run == 0 and not all_still.any()))
-        ):
-            # fast path: nothing can anchor in this chunk
-            if self.reanchor:
+        all_still = np.logical_and.reduce(still, axis=0)
+        if self.u0 is not None and self._ramp_from is None:
+            # fast paths: nothing anchors in this chunk, so the neutral in use holds throughout
+            if not self.reanchor:
+                return self._held(m)
+            if m <= _SMALL:  # a few samples: follow the still run in plain ints
+                run, n = self._run, self.n_win
+                for flag in all_still.tolist():
+                    run = run + 1 if flag else 0
+                    if run >= n and run % n == 0:
+                        break  # a window completes: the general path below
+                else:
+                    self._run = run
+                    self._hist = np.concatenate([self._hist, up], axis=1)[:, -n:]
+                    return self._held(m)
+            elif self._run == 0 and not all_still.any():
                 self._hist = np.concatenate([self._hist, up], axis=1)[:, -self.n_win :]
-            return np.broadcast_to(self.u0[:, None, :], (self._s, m, 3))
+                return self._held(m)
         out = np.full((self._s, m, 3), np.nan)
         if m == 0:
             return out
@@ -138,6 +147,16 @@ class NeutralFinder:
         self._fill(out, seg_start, m)
         self._hist = hist[:, -self.n_win :] if self.reanchor or not self.found else hist[:, :0]
         return out
+
+    def _held(self, m: int) -> np.ndarray:
+        """``u0`` for each of ``m`` samples: a read-only view, kept while ``u0`` stays."""
+        view = self._views.get(m)
+        if view is None or view[0] is not self.u0:
+            assert self.u0 is not None
+            if len(self._views) > 16:
+                self._views.clear()
+            view = self._views[m] = (self.u0, np.broadcast_to(self.u0[:, None, :], (self._s, m, 3)))
+        return view[1]
 
     def _slipped(
         self, t: float, mean: np.ndarray, cos: np.ndarray, near: np.ndarray, *, first: bool
@@ -193,6 +212,10 @@ class NeutralFinder:
             self.sensor_best_run[s] = max(int(self.sensor_best_run[s]), int(r.max()))
 
 
+_SMALL = 32
+"""Chunks of at most this many samples follow the still run in plain ints."""
+
+
 def _run_lengths(flags: np.ndarray, carry: int) -> np.ndarray:
     """Length of the run of True ending at each sample, continuing a run of ``carry``."""
     n = len(flags)
@@ -208,4 +231,4 @@ def _run_lengths(flags: np.ndarray, carry: int) -> np.ndarray:
 def _blend(u_from: np.ndarray, u_to: np.ndarray, frac: np.ndarray) -> np.ndarray:
     """Unit vectors ``(S, len(frac), 3)`` from ``u_from`` to ``u_to`` (both ``(S, 3)``)."""
     v = u_from[:, None, :] + frac[None, :, None] * (u_to - u_from)[:, None, :]
-    return v / np.linalg.norm(v, axis=2, keepdims=True)
+    return v / np.sqrt(np.add.reduce(v * v, axis=2, keepdims=True))  # np.linalg.norm's sum
