@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import bisect
 import math
+import operator
 
 import numpy as np
 
 SMALL_M = 32
-"""Advances of at most this many grid samples take ``GridResampler._interp_small``."""
+"""Advances of at most this many grid samples take ``GridResampler._interp_small``, and
+pushes of at most this many samples check their order in plain floats."""
 
 
 class GridResampler:
@@ -60,7 +62,12 @@ class GridResampler:
         if len(time_s) == 0:
             return
         last = self.last_time_s[sensor]
-        if time_s[0] <= last or (time_s[1:] <= time_s[:-1]).any():
+        if len(time_s) <= SMALL_M:  # a live packet: plain floats beat the numpy comparisons
+            tl = time_s.tolist()
+            ordered = not (tl[0] <= last or any(map(operator.le, tl[1:], tl)))
+        else:
+            ordered = not (time_s[0] <= last or (time_s[1:] <= time_s[:-1]).any())
+        if not ordered:
             keep = time_s > np.maximum.accumulate(np.concatenate(([last], time_s[:-1])))
             self.dropped_samples += int(len(time_s) - keep.sum())
             time_s, values = time_s[keep], values[keep]

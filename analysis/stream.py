@@ -53,6 +53,8 @@ MAX_SILENCE_S = 5.0
 ACTIVE_GAP_S = 0.25
 """Longest pause between two packets (of any sensor) that counts towards a sensor's
 silence: longer ones are the host not reading, not sensors not sending."""
+_max = np.maximum.reduce
+_min = np.minimum.reduce
 
 
 @dataclass(frozen=True)
@@ -233,16 +235,17 @@ class StreamingPipeline:
             seen = [v for v in self._last_raw.values() if math.isfinite(v)]
             ref = max(seen) if seen else math.inf
         latest = ref + MAX_JUMP_S
-        # one reduction per array in the common case (NaN fails every comparison)
-        newest = t.max()
+        # one reduction per array in the common case (NaN fails every comparison); the
+        # ufuncs' own reductions, without ndarray.max's wrapper
+        newest = float(_max(t))
         if (
-            np.abs(acc).max() <= ACC_MAX_G
-            and (gyr is None or np.abs(gyr).max() <= GYR_MAX_DPS)
+            _max(np.abs(acc), axis=None) <= ACC_MAX_G
+            and (gyr is None or _max(np.abs(gyr), axis=None) <= GYR_MAX_DPS)
             and newest <= latest
             and newest < math.inf
-            and t.min() > -math.inf
+            and _min(t) > -math.inf
         ):
-            return t, acc, gyr, float(newest)
+            return t, acc, gyr, newest
         with np.errstate(invalid="ignore"):
             ok = np.isfinite(t) & (t <= latest) & (np.abs(acc) <= ACC_MAX_G).all(axis=1)
             if gyr is not None:
@@ -297,7 +300,7 @@ class StreamingPipeline:
             if g is None:
                 vals[:, 6] = np.nan
             else:
-                np.sqrt((g * g).sum(axis=1), out=vals[:, 6])
+                np.sqrt(np.add.reduce(g * g, axis=1), out=vals[:, 6])
             self.grid.push(self._index[n], t, vals)
         tg, vals = self.grid.advance(hold=hold)
         if self.grid.next_k is not None:
