@@ -38,6 +38,8 @@ from analysis.results import LiveEvent, RepResult
 SIGNALS: tuple[str, ...] = ("r", "hip", "lumbar", "thigh", "trunk")
 SETTLE_S = 0.6
 SETTLE_DEG = 1.0
+_SMALL = 32
+"""Scans of at most this many grid samples compare in plain floats."""
 
 MESSAGES = {
     "lumbar_first": "Back moved before the hips - push the hips back first.",
@@ -119,6 +121,7 @@ class RepTracker:
             np.array([SIGNALS.index(n) for n in names]),
             np.array([[self._dep(n)] for n in names]),
         )
+        self._watch_deps = [self._dep(n) for n in names]
         self.rep: _Rep | None = None  # rep in progress (enter .. exit)
         self.closing: _Rep | None = None  # exited, waiting to settle
         self.count = 0
@@ -233,22 +236,10 @@ class RepTracker:
         if b <= a:
             return
         if w.frozen_k < 0:
-            rows, deps = self._watch_rows
-            x = self.hist.block(rows, a, b)
-            r = x[0]
-            run, new = _hysteresis_min(r, w.rmin, self.c.top_hysteresis_deg)
-            ks = np.arange(a, b)
-            mink = np.maximum.accumulate(np.where(new, ks, w.rmin_k))
-            if mink[-1] < 0:
-                return  # nothing finite yet
-            hit = (np.abs(x - self._top_refs(w, x, mink - a)) > deps).any(axis=0) & (mink >= 0)
-            i = int(hit.argmax())
-            j = i if hit[i] else len(hit) - 1  # the last sample this watch looks at
-            w.rmin = float(run[j])
-            if mink[j] != w.rmin_k:  # a new top posture, in this chunk
-                w.rmin_k = int(mink[j])
-                w.top = {n: self.hist.at(n, w.rmin_k) for n in SIGNALS}
-            if not hit[i]:
+            x = self.hist.block(self._watch_rows[0], a, b)
+            top = self._top_small if b - a <= _SMALL else self._top
+            i = top(w, a, x)
+            if i < 0:
                 return
             w.frozen_k = a + i
             w.ref = dict(w.top)
@@ -269,7 +260,7 @@ class RepTracker:
                 if not len(known):
                     continue
                 w.ref[n] = float(x[known[0]])
-            i = first_crossing(x - w.ref[n], self._dep(n))
+            i = _first_departure(x, w.ref[n], self._dep(n))
             if i >= 0:
                 c = a2 + i
                 lo = max(w.start_k, c - self.lookback_n)
@@ -288,6 +279,54 @@ class RepTracker:
                 w.onset_k[n] = lo + on
                 w.base[n] = base
         self._lumbar_first_live(w, a, b, out)
+
+    def _top(self, w: _Watch, a: int, x: np.ndarray) -> int:
+        """Follow the top posture through the watched signals ``x`` (from grid index ``a``)
+        and find the first departure from it: its index in ``x``, or -1. Updates the
+        watch's top up to that sample (or to the chunk's end)."""
+        r = x[0]
+        run, new = _hysteresis_min(r, w.rmin, self.c.top_hysteresis_deg)
+        ks = np.arange(a, a + len(r))
+        mink = np.maximum.accumulate(np.where(new, ks, w.rmin_k))
+        if mink[-1] < 0:
+            return -1  # nothing finite yet
+        deps = self._watch_rows[1]
+        hit = (np.abs(x - self._top_refs(w, x, mink - a)) > deps).any(axis=0) & (mink >= 0)
+        i = int(hit.argmax())
+        j = i if hit[i] else len(hit) - 1  # the last sample this watch looks at
+        self._new_top(w, float(run[j]), int(mink[j]))
+        return i if hit[i] else -1
+
+    def _top_small(self, w: _Watch, a: int, x: np.ndarray) -> int:
+        """``_top`` for a few samples (live packets): the same comparisons in plain floats,
+        sample by sample (``_hysteresis_min``, then the departure test)."""
+        rows = x.tolist()
+        band = self.c.top_hysteresis_deg
+        deps = self._watch_deps
+        tops = [w.top.get(n, math.nan) for n in self._watched]
+        cur, cur_k, low = w.rmin, w.rmin_k, w.rmin  # low: running minimum ignoring NaN
+        for j, v in enumerate(rows[0]):
+            if v == v and (low != low or v <= low):  # only such samples can move the top
+                low = v
+                if v < cur - band or not math.isfinite(cur):
+                    cur, cur_k = v, max(cur_k, a + j)
+            if cur_k < 0:
+                continue
+            at = cur_k - a  # the top posture's column, or before this chunk (``tops``)
+            for row, dep, before in zip(rows, deps, tops, strict=True):
+                if abs(row[j] - (row[at] if at >= 0 else before)) > dep:
+                    self._new_top(w, cur, cur_k)
+                    return j
+        if cur_k < 0:
+            return -1  # nothing finite yet
+        self._new_top(w, cur, cur_k)
+        return -1
+
+    def _new_top(self, w: _Watch, rmin: float, rmin_k: int) -> None:
+        w.rmin = rmin
+        if rmin_k != w.rmin_k:  # a new top posture, in this chunk
+            w.rmin_k = rmin_k
+            w.top = {n: self.hist.at(n, rmin_k) for n in SIGNALS}
 
     def _top_refs(self, w: _Watch, x: np.ndarray, j: np.ndarray) -> np.ndarray:
         """The watched signals at each sample's top posture: column ``j`` of the chunk
@@ -341,7 +380,11 @@ class RepTracker:
             if flag in rep.alerts:
                 continue
             x = self.hist.get(n, a, b)
-            i = first_true(x > thr if sgn > 0 else x < thr)
+            if len(x) <= _SMALL:  # plain floats (NaN passes neither threshold)
+                beyond = (v > thr if sgn > 0 else v < thr for v in x.tolist())
+                i = next((j for j, hit in enumerate(beyond) if hit), -1)
+            else:
+                i = first_true(x > thr if sgn > 0 else x < thr)
             if i >= 0:
                 rep.alerts.add(flag)
                 out.append(LiveEvent("alert", self._t(a + i), rep.index, flag, MESSAGES[flag]))
@@ -478,6 +521,13 @@ class RepTracker:
             lumbar_lead_ms=lead,
             flags=flags,
         )
+
+
+def _first_departure(x: np.ndarray, ref: float, dep: float) -> int:
+    """``first_crossing(x - ref, dep)``; a few samples in plain floats."""
+    if len(x) > _SMALL:
+        return first_crossing(x - ref, dep)
+    return next((j for j, v in enumerate(x.tolist()) if abs(v - ref) > dep), -1)
 
 
 def _copy_departure(w: _Watch, src: str, dst: str) -> None:
