@@ -3,7 +3,10 @@ and what was seen is still counted (simulated sessions with one sensor's samples
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from analysis.config import PipelineConfig
 from analysis.review import review_session, run_pipeline
@@ -99,3 +102,27 @@ def test_an_extra_placement_with_one_sample_is_ignored() -> None:
     rv = review_session(Session(sensors, source="x.csv"), config=RDL)
     assert len(rv.reps) == 2
     assert any("shank" in m for m in rv.missing)
+
+
+def test_a_rep_whose_back_was_not_seen_is_not_called_good(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The lumbar sensor lost through rep 2 (its lumbar figures are None): the table, the rep
+    CSV and the summary called it "good: hips first, back steady" and counted it clean."""
+    from analysis.session_csv import write_session_csv
+    from hipfirst.cli import main
+
+    sim = simulate(SimConfig(seed=7, reps=4))
+    rep = sim.reps[1]
+    path = tmp_path / "lost.csv"
+    write_session_csv(cut(sim.session, "lumbar", rep.start_s + 0.6, rep.end_s - 0.3), path)
+    out_csv = tmp_path / "reps.csv"
+    assert main(["review", str(path), "--exercise", "rdl", "--csv", str(out_csv)]) == 0
+    out = capsys.readouterr().out
+    rows = [ln for ln in out.splitlines() if ln.startswith("│")]
+    verdicts = [r.strip().strip("│").split("│")[-1].strip() for r in rows]
+    assert verdicts[1] == "no fault seen" and verdicts.count("good") == 3
+    assert "3 clean. 1 with no fault seen but not fully measured" in out
+    lines = out_csv.read_text().splitlines()
+    assert "not measured: hips-first order, rounding, arching" in lines[2]
+    assert "good: hips first" in lines[1]

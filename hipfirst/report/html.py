@@ -10,7 +10,7 @@ from analysis.config import PipelineConfig
 from analysis.results import SessionReview
 from hipfirst.report import plots
 from hipfirst.report.table import fmt
-from hipfirst.report.words import NOTE, summary_lines, unchecked, verdict
+from hipfirst.report.words import NOTE, rep_unchecked, summary_lines, unchecked, verdict
 
 THRESHOLDS: tuple[tuple[str, str, str], ...] = (
     ("lumbar_first_lead_ms", "back first: the back starts moving this long before the hips", "ms"),
@@ -95,7 +95,7 @@ def _rep_rows(review: SessionReview, skip: tuple[str, ...]) -> str:
             f"<td>{fmt(r.lumbar_peak_deg)}</td><td>{fmt(r.lumbar_min_deg)}</td>"
             f"<td>{fmt(r.lumbar_lead_ms, 0)}</td>"
             f"<td>{r.bottom_s - r.start_s:.1f} / {r.end_s - r.bottom_s:.1f}</td>"
-            f"<td class='t'>{_e(verdict(r, not_checked=skip))}</td></tr>"
+            f"<td class='t'>{_e(verdict(r, not_checked=rep_unchecked(r, skip)))}</td></tr>"
         )
     rows.append(
         "</table><p class='note'>– = not measured with these sensors "

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from analysis.results import RepResult, SessionReview
-from hipfirst.report.words import SHORT
+from hipfirst.report.words import SHORT, rep_unchecked, verdict
 
 FLAG_COLOUR = "#d62728"
 OK_COLOUR = "#2ca02c"
@@ -42,7 +42,7 @@ def png(fig: Figure, *, dpi: int = 110) -> bytes:
 def _colour(rep: RepResult, complete: bool) -> str:
     if rep.flags:
         return FLAG_COLOUR
-    return OK_COLOUR if complete else UNSURE_COLOUR
+    return OK_COLOUR if complete and not rep_unchecked(rep) else UNSURE_COLOUR
 
 
 def _at(t: float, time_s: np.ndarray, y: np.ndarray) -> float:
@@ -190,7 +190,7 @@ def loops(review: SessionReview, *, early_frac: float = 0.15, max_reps: int = 24
             x = _at(r.hip_onset_s, t, hip) - h0
             ax.plot([x], [_at(r.hip_onset_s, t, lum) - l0], "^", color=HIP_COLOUR, ms=7)
         ax.axhline(0, color="grey", lw=0.5)
-        words = ", ".join(SHORT.get(f, f) for f in r.flags) if r.flags else "good"
+        words = verdict(r, short=True, not_checked=rep_unchecked(r))
         lead = "" if r.lumbar_lead_ms is None else f" ({r.lumbar_lead_ms:+.0f} ms)"
         ax.set_title(f"rep {r.index}: {words}{lead}", fontsize=8.5, color=colour)
         ax.tick_params(labelsize=7)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.results import SessionReview
-from hipfirst.report.words import unchecked, verdict
+from hipfirst.report.words import rep_unchecked, unchecked, verdict
 
 REP_FIELDS: tuple[str, ...] = (
     "start_s",
@@ -50,7 +50,7 @@ def write_rep_csv(review: SessionReview, path: Path) -> None:
                     _cell(r.bottom_s - r.start_s),
                     _cell(r.end_s - r.bottom_s),
                     " ".join(r.flags),
-                    verdict(r, not_checked=skip),
+                    verdict(r, not_checked=rep_unchecked(r, skip)),
                 ]
             )
 

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from analysis.hold import review_holds
 from analysis.results import SessionReview
-from hipfirst.report.words import unchecked, verdict
+from hipfirst.report.words import rep_unchecked, unchecked, verdict
 
 NOT_MEASURED = "–"
 
@@ -54,7 +54,7 @@ def rep_table(review: SessionReview) -> Table:
             fmt(r.lumbar_lead_ms, 0),
             f"{r.bottom_s - r.start_s:.1f}/{r.end_s - r.bottom_s:.1f}",
             *extra,
-            verdict(r) if r.flags else ("no fault seen" if skip else "good"),
+            verdict(r) if r.flags else ("no fault seen" if rep_unchecked(r, skip) else "good"),
             style="red" if r.flags else None,
         )
     return t

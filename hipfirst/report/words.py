@@ -55,6 +55,19 @@ def unchecked(review: SessionReview) -> tuple[str, ...]:
     return tuple(out)
 
 
+def rep_unchecked(rep: RepResult, skip: Sequence[str] = ()) -> tuple[str, ...]:
+    """``skip`` (the session's, from ``unchecked``) and what this rep's own data could not
+    decide: its lumbar or hip angle not known through the rep (a sensor lost mid-rep leaves
+    those figures None). Such a rep was called "good: hips first, back steady"."""
+    out = list(skip)
+    lost: list[str] = []
+    if rep.lumbar_peak_deg is None:
+        lost += ["lumbar_first", "lumbar_flexion", "lumbar_extension"]
+    if rep.hip_rom_deg is None:
+        lost += ["lumbar_first", "knee_dominant"]
+    return tuple(out + [f for f in dict.fromkeys(lost) if f not in out])
+
+
 def verdict(rep: RepResult, *, short: bool = False, not_checked: Sequence[str] = ()) -> str:
     """``"started from the lower back"``, ``"good"``... ``not_checked`` (from
     ``unchecked``) keeps a clean rep from being called good when checks were missing."""
@@ -95,17 +108,25 @@ def summary_lines(review: SessionReview) -> list[str]:
     if n == 0:
         lines.append("No reps found (a rep needs the hips to fold past the rep threshold).")
         return lines + [_sentence(m) for m in review.missing]
-    clean = sum(1 for r in reps if not r.flags)
     rep_s = "rep" if n == 1 else "reps"
     if skip:
+        clean = sum(1 for r in reps if not r.flags)
         lines.append(f"{n} {rep_s}; {clean} with no fault seen in what these sensors measure.")
     else:
-        lines.append(f"{n} {rep_s}; {clean} clean.")
+        clean = sum(1 for r in reps if not r.flags and not rep_unchecked(r))
+        part = sum(1 for r in reps if not r.flags and rep_unchecked(r))
+        line = f"{n} {rep_s}; {clean} clean."
+        if part:
+            line += (
+                f" {part} with no fault seen but not fully measured (a sensor's data "
+                "missing during the rep)."
+            )
+        lines.append(line)
     for flag, words in SUMMARY.items():
         k = sum(1 for r in reps if flag in r.flags)
         if k:
             lines.append(f"{k} of {n} {rep_s} {words}.")
-    lines += _clean_lines(review, skip)
+    lines += _clean_lines(review, tuple({f for r in reps for f in rep_unchecked(r, skip)}))
     leads = [r.lumbar_lead_ms for r in reps if r.lumbar_lead_ms is not None]
     first = [r for r in reps if "lumbar_first" in r.flags and r.lumbar_lead_ms is not None]
     if first:
