@@ -87,3 +87,20 @@ def test_simulate_command_writes_session_sidecar_and_truth(tmp_path: Path) -> No
 def test_every_example_is_marked_simulated(name: str) -> None:
     side = json.loads((EXAMPLES / name).with_suffix(".json").read_text())
     assert side["simulated"] is True
+
+
+def test_simulate_never_writes_over_another_recordings_sidecar(tmp_path: Path) -> None:
+    """``-o X.csv.gz`` next to an existing ``X.csv``: both share ``X.json`` and
+    ``X.truth.json``, and the new run replaced the old recording's sidecar (its exercise,
+    alerts, gaps...), without a word."""
+    from hipfirst.cli import main
+
+    first = tmp_path / "x.csv"
+    assert main(["simulate", "--exercise", "rdl", "--reps", "2", "-o", str(first)]) == 0
+    side = (tmp_path / "x.json").read_bytes()
+    truth = (tmp_path / "x.truth.json").read_bytes()
+    gz = tmp_path / "x.csv.gz"
+    assert main(["simulate", "--exercise", "swing", "--reps", "2", "-o", str(gz)]) == 2
+    assert not gz.exists()
+    assert (tmp_path / "x.json").read_bytes() == side
+    assert (tmp_path / "x.truth.json").read_bytes() == truth

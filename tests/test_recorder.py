@@ -279,3 +279,18 @@ def test_samples_are_taken_while_the_flush_thread_waits_on_the_disk(
     rec.close()
     assert not blocked
     assert len(file_times(tmp_path / "r.csv")) == 20
+
+
+def test_a_recording_never_writes_over_another_sidecar_nor_pretends_to_gzip(
+    tmp_path: Path,
+) -> None:
+    """``demo -o X.csv.gz`` next to ``X.csv``: it replaced X.json, and wrote plain text
+    under the .gz name. A sidecar already there (``X.csv.gz``'s, for ``-o X.csv``) is
+    another recording's."""
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(UserError, match=r"x\.json: already exists"):
+        SessionRecorder(tmp_path / "x.csv", meta=RecordingMeta(placements=["lumbar"]))
+    with pytest.raises(UserError, match="plain CSV"):
+        SessionRecorder(tmp_path / "y.csv.gz", meta=RecordingMeta(placements=["lumbar"]))
+    assert (tmp_path / "x.json").read_text() == "{}"
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "y.csv.gz").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from analysis.session_csv import write_session_csv
+from analysis.session_csv import sidecar_path, write_session_csv
 from analysis.sim import SIM_EXERCISES, SimConfig, simulate, truth_path, write_truth
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.faults import parse_faults
@@ -56,8 +56,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from exc
     out = args.output or recording_path(args.exercise)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        raise UserError(f"{out}: already exists")
+    # X.csv.gz shares its sidecar and truth file with X.csv: never write over another's
+    for taken in (out, sidecar_path(out), truth_path(out)):
+        if taken.exists():
+            raise UserError(f"{taken}: already exists")
     write_session_csv(res.session, out)
     meta = RecordingMeta(
         exercise=args.exercise,
