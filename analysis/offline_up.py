@@ -25,6 +25,7 @@ import numpy as np
 
 from analysis.orientation import smoothed_up
 from analysis.session import SensorStream, Session
+from analysis.stream import ACC_MAX_G, GYR_MAX_DPS
 
 PARALLEL_MIN_SAMPLES = 300_000
 """All sensors' samples together from which the work is shared out (25 min at 200 Hz on
@@ -40,7 +41,26 @@ def usable_cpus() -> int:
 
 
 def _one(st: SensorStream) -> np.ndarray:
-    return smoothed_up(st.time_s, st.acc_g, st.gyr_dps, rate_hz=st.rate_hz)
+    acc, gyr = _possible(st.acc_g, st.gyr_dps)
+    return smoothed_up(st.time_s, acc, gyr, rate_hz=st.rate_hz)
+
+
+def _possible(acc: np.ndarray, gyr: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """The readings with those no worn IMU gives (beyond ``ACC_MAX_G`` / ``GYR_MAX_DPS``,
+    which the pipeline drops too) made NaN, so the estimator skips them as missing: one gyro
+    reading of 1e300 in the standing start turned an 8-rep review into 1 rep, while the
+    review said the sample was ignored."""
+    bad = ~(np.abs(acc) <= ACC_MAX_G).all(axis=1)
+    if gyr is not None:
+        bad |= ~(np.abs(gyr) <= GYR_MAX_DPS).all(axis=1)
+    if not bad.any():
+        return acc, gyr
+    acc = acc.copy()
+    acc[bad] = np.nan
+    if gyr is not None:
+        gyr = gyr.copy()
+        gyr[bad] = np.nan
+    return acc, gyr
 
 
 def default_workers(session: Session) -> int:

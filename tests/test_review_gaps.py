@@ -126,3 +126,21 @@ def test_a_rep_whose_back_was_not_seen_is_not_called_good(
     lines = out_csv.read_text().splitlines()
     assert "not measured: hips-first order, rounding, arching" in lines[2]
     assert "good: hips first" in lines[1]
+
+
+def test_an_impossible_reading_is_ignored_by_the_smoothed_review_too() -> None:
+    """One sacrum gyro reading of 1e300 in the standing start: the live pipeline drops it
+    (and the review said so), but the two-direction orientation ran on it: 8 reps became 1,
+    flagged rounded, arched and squatted."""
+    sim = simulate(SimConfig(seed=11, reps=5, faults={"lumbar_first": 2}))
+    sensors = dict(sim.session.sensors)
+    st = sensors["sacrum"]
+    gyr = st.gyr_dps.copy()
+    gyr[100, 1] = 1e300
+    sensors["sacrum"] = SensorStream("sacrum", st.time_s, st.acc_g, gyr)
+    bad = review_session(Session(sensors, source="x.csv"), config=RDL)
+    good = review_session(sim.session, config=RDL)
+    assert [r.flags for r in bad.reps] == [r.flags for r in good.reps]
+    assert len(bad.reps) == 5
+    for a, b in zip(bad.reps, good.reps, strict=True):
+        assert abs(a.hip_rom_deg - b.hip_rom_deg) < 0.5
