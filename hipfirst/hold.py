@@ -10,6 +10,7 @@ reports afterwards).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,8 +84,9 @@ class HoldCoach(LiveHooks):
         score = stability_score(trunk)
         r = HoldResult(event.rep_index, round(self._held, 2), score)
         self.results.append(r)
-        held = "no hold" if r.hold_s < 0.3 else f"held {r.hold_s:.1f} s"
+        shown = math.floor(r.hold_s * 10) / 10  # as said, so 1.97 s is "1.9 s", short of 2
+        held = "no hold" if r.hold_s < 0.3 else f"held {shown:.1f} s"
         tail = "" if score is None else f", stability {score}/100"
-        short = " (aim for 2 s)" if r.hold_s < self.hold_target_s else ""
+        short = f" (aim for {self.hold_target_s:g} s)" if shown < self.hold_target_s else ""
         self.say(f"rep {r.rep}: {held}{short}{tail}")
         self._reset()

@@ -43,3 +43,20 @@ def test_two_second_holds_are_recognised_and_scored() -> None:
         assert res.stability is not None and abs(res.stability - true_score) <= 15
     long_holds = sum(r.hold_s >= 2.0 for r in coach.results)
     assert said.count("2 s - good hold, now stand up.") == long_holds
+
+
+def test_a_hold_just_short_of_the_target_is_not_shown_as_reaching_it() -> None:
+    """Held 1.97 s: said "held 2.0 s (aim for 2 s)". What is said and what is judged are
+    now the same figure (rounded down)."""
+    from analysis.results import LiveEvent
+    from analysis.stream import LatestAngles
+
+    said: list[str] = []
+    coach = HoldCoach(say=said.append)
+    for k in range(400):  # down to 60° in 1 s, within 5° of it for ~1.97 s, back up
+        t = k / 100
+        hip = min(60.0, 60.0 * t) if t < 2.8 else max(0.0, 60.0 - 60.0 * (t - 2.8))
+        coach.on_angles(LatestAngles(t, hip, 0.0, {"lumbar": hip * 0.9}))
+    coach.on_event(LiveEvent("rep_end", 4.0, 1))
+    assert 1.9 <= coach.results[0].hold_s < 2.0
+    assert said[-1].startswith("rep 1: held 1.9 s (aim for 2 s)")
