@@ -117,6 +117,11 @@ class SetFlow(LiveHooks):
         self._tilts: dict[str, list[float]] = {}
         self._reps = 0
         self._set_reps = 0  # reps in sets, practice hinges not counted
+        self._now_s = 0.0  # the newest session time seen
+        self._practice_since: float | None = None
+        self.practice_windows: list[tuple[float, float]] = []
+        """(from, to) of each practice phase, also in the sidecar as ``practice_start`` /
+        ``practice_end`` markers: the reps in them are not the set's (review leaves them out)."""
         self._in_rep = False
         self._last_end: float | None = None
         self._anchor_mark = 0
@@ -148,6 +153,7 @@ class SetFlow(LiveHooks):
             buf.pop(0)
 
     def on_angles(self, latest: LatestAngles) -> None:
+        self._now_s = max(self._now_s, latest.time_s)
         if self._t0 is None:
             self._t0 = latest.time_s
         if self.state == "stand":
@@ -163,6 +169,7 @@ class SetFlow(LiveHooks):
             self._rest(latest)
 
     def on_event(self, event: LiveEvent) -> None:
+        self._now_s = max(self._now_s, event.time_s)
         if event.kind == "rep_discard":
             self._in_rep = False  # no rep_end will come (a bent-over rest): rests count again
             return
@@ -272,14 +279,26 @@ class SetFlow(LiveHooks):
         elif self.practice_reps and not self._axes_ready():
             self.state = "practice"
             self._practice_from = self._reps
+            if self._practice_since is None:
+                self._practice_since = self._now_s
+                self._log_mark("practice_start", self._now_s, "app", None)
             self._tell(practice_prompt(self.practice_reps))
         else:
+            self._practice_over()
             self.state = "go"
             if self.recalibrations and self._set_reps:  # re-calibrated between sets
                 self.set_index += 1
                 self._tell(f"Set {self.set_index}. {GO}")
             else:
                 self._tell(GO)
+
+    def _practice_over(self) -> None:
+        """The set begins: close the practice phase under way, if any."""
+        if self._practice_since is None:
+            return
+        self.practice_windows.append((self._practice_since, self._now_s))
+        self._log_mark("practice_end", self._now_s, "app", None)
+        self._practice_since = None
 
     def _end_practice(self) -> None:
         tilts = {n: np.asarray(v, dtype=float) for n, v in self._tilts.items()}
@@ -299,6 +318,7 @@ class SetFlow(LiveHooks):
         if problems:
             self._fix(problems)
         else:
+            self._practice_over()
             self.state = "go"
             self._tell(PLACEMENT_OK)  # after practice hinges: counted as set 1
 

@@ -4,6 +4,8 @@ followed. Kinematic sessions through the real pipeline (``tests.test_calibration
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from analysis.results import LiveEvent
@@ -136,3 +138,34 @@ def test_a_recalibration_during_the_practice_hinges_does_not_skip_set_1() -> Non
     f.on_angles(LatestAngles(9.0, 0.0, 0.0, {"lumbar": 0.0}))
     assert (f.state, f.set_index) == ("go", 1)
     assert not any(m.startswith("Set 2") for m in said)
+
+
+def test_practice_hinges_are_marked_and_the_review_leaves_them_out(tmp_path: Path) -> None:
+    """Two practice hinges then the set: the flow marks the practice phase (sidecar
+    markers), and the review of the recording counts only the set's reps, renumbered; the
+    practice hinges were counted as set reps, flags and all, in review and history."""
+    import json
+
+    from analysis.session_csv import write_session_csv
+    from hipfirst.cli import main
+    from tests.test_pipeline import make_session
+
+    marks: list[tuple[str, float]] = []
+
+    s, _ = make_session(seed=1600, reps=3)
+    flow = SetFlow(practice_reps=2)
+    feed = Feed(s, flow)
+    feed.add_marker = lambda kind, t, **_: marks.append((kind, t))  # type: ignore[attr-defined]
+    feed.run()
+    assert [k for k, _ in marks] == ["practice_start", "practice_end"]
+    assert len(flow.practice_windows) == 1 and len(feed.pipeline.reps) == 3
+    path = tmp_path / "set.csv"
+    write_session_csv(s, path)
+    side = {"format": "hipfirst-recording/1", "csv": path.name, "exercise": "rdl",
+            "markers": [{"time_s": t, "kind": k, "source": "app"} for k, t in marks]}  # fmt: skip
+    path.with_suffix(".json").write_text(json.dumps(side))
+    out = tmp_path / "r.json"
+    assert main(["review", str(path), "--json", "--report", str(tmp_path / "r.html")]) == 0
+    assert main(["review", str(path), "--csv", str(out)]) == 0
+    rows = out.read_text().splitlines()[1:]
+    assert len(rows) == 1 and rows[0].startswith("1,")

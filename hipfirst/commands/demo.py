@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                         "(lumbar, sacrum, thigh)")  # fmt: skip
     opts = DemoOptions(
         exercise=args.exercise,
-        reps=args.reps,
+        reps=args.reps + args.practice,  # the lifter does the practice hinges too
         faults=parse_faults(args.faults),
         seed=args.seed,
         speed=args.speed,
@@ -98,9 +98,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
+    practice = f" after {args.practice} practice hinges" if args.practice else ""
     print(
-        f"demo: a simulated {opts.exercise} set ({opts.reps} reps) on three virtual sensors "
-        "(lumbar, sacrum, thigh) over a virtual BLE link, through bleak"
+        f"demo: a simulated {opts.exercise} set ({args.reps} reps{practice}) on three virtual "
+        "sensors (lumbar, sacrum, thigh) over a virtual BLE link, through bleak"
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -109,10 +110,12 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
     alerts = make_alerts(args)
     view, view_task, view_stop = None, None, asyncio.Event()
     if args.quiet or not sys.stdout.isatty():
-        hooks: list[LiveHooks] = [PrintHooks(), SetFlow(practice_reps=args.practice)]
+        flow = SetFlow(practice_reps=args.practice)
+        hooks: list[LiveHooks] = [PrintHooks(), flow]
     else:
         view = Dashboard(exercise=opts.exercise)
-        hooks = [view, SetFlow(practice_reps=args.practice, say=view.say)]
+        flow = SetFlow(practice_reps=args.practice, say=view.say)
+        hooks = [view, flow]
         view_task = asyncio.create_task(view.run(view_stop))
     if opts.exercise == "hinge":  # pause-hold feedback for the drill
         hooks.append(HoldCoach(say=view.say if view else print))
@@ -124,9 +127,16 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
         if view_task is not None:
             await view_task
     s = result.summary
-    reps = [e for e in s.events if e.kind == "rep_end"]
-    print(f"{len(reps)} reps, {len(s.alerts)} alerts, {len(s.gaps)} gaps")
+    windows = flow.practice_windows
+    reps = [e for e in s.events if e.kind == "rep_end" and not _in(e.time_s, windows)]
+    alerts = [e for e in s.alerts if not _in(e.time_s, windows)]
+    print(f"{len(reps)} reps, {len(alerts)} alerts, {len(s.gaps)} gaps")
     if result.recording is not None:
         print(f"recorded to {result.recording}")
         print(f"review it:  hipfirst review {result.recording}")
     return 0
+
+
+def _in(t: float, windows: list[tuple[float, float]]) -> bool:
+    """``t`` in a practice phase (its hinges are not the set's)."""
+    return any(a <= t <= b for a, b in windows)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -94,7 +96,41 @@ def load_and_review(
         restarts_s=[t for t, _ in recals],
         relearn=[names for _, names in recals],
     )
-    return review, cfg, source
+    return without_practice(review, practice_windows(side)), cfg, source
+
+
+def practice_windows(side: dict[str, object]) -> list[tuple[float, float]]:
+    """(from, to) of the practice phases the live set flow marked in the sidecar
+    (``practice_start`` / ``practice_end``; one never ended lasts to the end)."""
+    marks = side.get("markers")
+    out: list[tuple[float, float]] = []
+    start: float | None = None
+    for m in marks if isinstance(marks, list) else []:
+        if not isinstance(m, dict) or not isinstance(m.get("time_s"), int | float):
+            continue
+        if m.get("kind") == "practice_start" and start is None:
+            start = float(m["time_s"])
+        elif m.get("kind") == "practice_end" and start is not None:
+            out.append((start, float(m["time_s"])))
+            start = None
+    if start is not None:
+        out.append((start, math.inf))
+    return out
+
+
+def without_practice(review: SessionReview, windows: list[tuple[float, float]]) -> SessionReview:
+    """The review without the practice hinges (reps inside a practice phase), renumbered:
+    ``--practice`` hinges were counted as the set's reps, flags and all."""
+    if not windows:
+        return review
+    keep = [r for r in review.reps if not any(a <= r.start_s and r.end_s <= b for a, b in windows)]
+    dropped = len(review.reps) - len(keep)
+    if not dropped:
+        return review
+    reps = [dataclasses.replace(r, index=i) for i, r in enumerate(keep, start=1)]
+    hinge_s = "hinge" if dropped == 1 else "hinges"
+    note = f"{dropped} practice {hinge_s} before the set not counted as reps"
+    return dataclasses.replace(review, reps=reps, missing=[note, *review.missing])
 
 
 def _check_outputs(src: Path, *outs: Path | None) -> None:
