@@ -15,7 +15,6 @@ from analysis.config import PipelineConfig
 from analysis.results import LiveEvent, RepResult
 from analysis.stream import SensorSpec, StreamingPipeline
 from firmware_bridge.manager import GapEvent, LinkEvent, SensorStatus
-from hipfirst.commands.monitor import PrintHooks
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard, QuietLines
 from hipfirst.view.dashboard import bar, render, sparkline
@@ -176,13 +175,3 @@ def test_quiet_lines_one_per_event_and_prompt() -> None:
         "    9.10 s  thigh: gap of 12 samples (packet loss)",
         "    9.50 s  say: Set 2.",
     ]
-
-
-def test_monitor_print_hooks_one_line_per_event(capsys: pytest.CaptureFixture) -> None:
-    h = PrintHooks()
-    h.on_link(LinkEvent("sacrum", "streaming", 0.4))
-    h.on_event(LiveEvent("alert", 4.0, 1, flag="lumbar_first", message="hips back first"))
-    h.on_event(LiveEvent("rep_end", 6.0, 1, rep=rep(1, ("lumbar_first",))))
-    lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and "\x1b" not in "".join(lines)
-    assert "ALERT lumbar_first" in lines[1] and "hip 70°" in lines[2]

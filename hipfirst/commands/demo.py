@@ -13,7 +13,6 @@ from analysis.config import EXERCISES
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.alert_options import add_alert_options, make_alerts, practice_count
 from hipfirst.commands.faults import parse_faults
-from hipfirst.commands.monitor import PrintHooks
 from hipfirst.errors import UserError
 from hipfirst.hold import HoldCoach
 from hipfirst.live.demo import (
@@ -25,7 +24,7 @@ from hipfirst.live.demo import (
 )
 from hipfirst.live.session import LiveHooks
 from hipfirst.setflow import SetFlow
-from hipfirst.view import Dashboard
+from hipfirst.view import Dashboard, QuietLines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -109,16 +108,16 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
         loop.add_signal_handler(signal.SIGINT, stop.set)
     alerts = make_alerts(args)
     view, view_task, view_stop = None, None, asyncio.Event()
+    shown: Dashboard | QuietLines  # quiet: one flushed line per event and prompt
     if args.quiet or not sys.stdout.isatty():
-        flow = SetFlow(practice_reps=args.practice)
-        hooks: list[LiveHooks] = [PrintHooks(), flow]
+        shown = QuietLines()
     else:
-        view = Dashboard(exercise=opts.exercise)
-        flow = SetFlow(practice_reps=args.practice, say=view.say)
-        hooks = [view, flow]
+        shown = view = Dashboard(exercise=opts.exercise)
         view_task = asyncio.create_task(view.run(view_stop))
+    flow = SetFlow(practice_reps=args.practice, say=shown.say)
+    hooks: list[LiveHooks] = [shown, flow]
     if opts.exercise == "hinge":  # pause-hold feedback for the drill
-        hooks.append(HoldCoach(say=view.say if view else print))
+        hooks.append(HoldCoach(say=shown.say))
     try:
         result = await run_demo(opts, hooks=hooks, make_hooks=alerts.hooks_for, stop=stop)
     finally:

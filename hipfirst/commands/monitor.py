@@ -10,42 +10,15 @@ import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES, PipelineConfig
-from analysis.results import LiveEvent
-from firmware_bridge.manager import GapEvent, LinkEvent, LinkSettings, SensorManager
+from firmware_bridge.manager import LinkSettings, SensorManager
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.alert_options import add_alert_options, make_alerts, practice_count
 from hipfirst.hold import HoldCoach
-from hipfirst.live import LiveHooks, LiveSession
+from hipfirst.live import LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
 from hipfirst.setflow import SetFlow
-from hipfirst.view import Dashboard
-
-
-class PrintHooks(LiveHooks):
-    """One line per rep, alert, gap and link change (the rich view is elsewhere)."""
-
-    def on_event(self, event: LiveEvent) -> None:
-        if event.kind == "alert":
-            print(
-                f"{event.time_s:8.2f} s  rep {event.rep_index}: ALERT {event.flag}: {event.message}"
-            )
-        elif event.kind == "rep_end" and event.rep is not None:
-            r = event.rep
-            flags = ", ".join(r.flags) or "ok"
-            hip = "?" if r.hip_rom_deg is None else f"{r.hip_rom_deg:.0f}°"
-            lum = "?" if r.lumbar_peak_deg is None else f"{r.lumbar_peak_deg:.0f}°"
-            print(f"{event.time_s:8.2f} s  rep {r.index}: hip {hip}, lumbar peak {lum}: {flags}")
-
-    def on_link(self, event: LinkEvent) -> None:
-        if event.kind in ("streaming", "disconnected", "retrying", "failed"):
-            extra = f" ({event.message})" if event.message else ""
-            print(f"{event.time_s:8.2f} s  {event.sensor}: {event.kind}{extra}")
-
-    def on_gap(self, gap: GapEvent) -> None:
-        print(
-            f"{gap.start_s:8.2f} s  {gap.sensor}: gap of {gap.samples_lost} samples ({gap.cause})"
-        )
+from hipfirst.view import Dashboard, QuietLines
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,6 +46,7 @@ async def _monitor(args: argparse.Namespace) -> int:
     manager = SensorManager(targets, settings=LinkSettings(rate_hz=args.rate))
     alerts = make_alerts(args)
     view = None if args.quiet or not sys.stdout.isatty() else Dashboard(exercise=args.exercise)
+    shown: Dashboard | QuietLines = view or QuietLines()  # quiet: one flushed line per event
     view_stop = asyncio.Event()
     view_task = None
     try:
@@ -80,9 +54,9 @@ async def _monitor(args: argparse.Namespace) -> int:
             manager,
             config=PipelineConfig.for_exercise(args.exercise),
             hooks=[
-                view or PrintHooks(),
-                SetFlow(practice_reps=args.practice, say=view.say if view else print),
-                *([HoldCoach(say=view.say if view else print)] if args.exercise == "hinge" else []),
+                shown,
+                SetFlow(practice_reps=args.practice, say=shown.say),
+                *([HoldCoach(say=shown.say)] if args.exercise == "hinge" else []),
                 *alerts.hooks_for(manager),
             ],
             rate_hz=args.rate,
