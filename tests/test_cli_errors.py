@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from analysis.errors import InputError
 
@@ -20,3 +23,16 @@ def test_version_runs() -> None:
     )
     assert out.returncode == 0
     assert out.stdout.startswith("hipfirst ")
+
+
+def test_rep_counts_that_would_exhaust_memory_or_run_for_days_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """``simulate --reps 100000`` grew past 24 GB and was killed; ``demo`` runs in real time."""
+    from hipfirst.cli import main
+
+    assert main(["simulate", "--reps", "1001", "-o", str(tmp_path / "x.csv")]) == 2
+    assert main(["demo", "--reps", "201"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "at most 1000 reps" in err[0] and "between 1 and 200" in err[1]
+    assert not (tmp_path / "x.csv").exists()

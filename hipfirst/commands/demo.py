@@ -66,8 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.reps < 1:
-        raise UserError("--reps must be at least 1")
+    if not 1 <= args.reps <= 200:
+        raise UserError("--reps must be between 1 and 200 (a demo runs in real time)")
     if not 0.1 <= args.speed <= 50:
         raise UserError("--speed must be between 0.1 and 50")
     try:

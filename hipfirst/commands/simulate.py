@@ -12,6 +12,9 @@ from hipfirst.commands.faults import parse_faults
 from hipfirst.errors import UserError
 from hipfirst.recording import RecordingMeta, recording_path, write_sidecar
 
+MAX_REPS = 1000
+"""Reps one simulation may hold (about 2.5 hours of hinges)."""
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = subparsers.add_parser("simulate", help=COMMANDS["simulate"])
@@ -31,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace) -> int:
     if args.reps < 1 or args.sets < 1:
         raise UserError("--reps and --sets must be at least 1")
+    if args.reps * args.sets > MAX_REPS:
+        raise UserError(
+            f"--reps x --sets: at most {MAX_REPS} reps (each holds ~0.7 MB while simulated; "
+            "100000 reps grew past 24 GB)"
+        )
     if not 10 <= args.rate <= 1000:
         raise UserError("--rate must be between 10 and 1000 Hz")
     if not 0 <= args.drop_rate < 0.5:
