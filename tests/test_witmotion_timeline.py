@@ -130,3 +130,65 @@ def test_timeline_counts_and_reconnect_continuation() -> None:
     assert tl2.index_at(10.0 + 99 * 0.02 + 1.0) == pytest.approx(250, abs=1)
     with pytest.raises(ValueError):
         SampleTimeline(rate_hz=0.0)
+
+
+def run_with_reconnect(
+    true: np.ndarray, arrivals: np.ndarray, *, away: tuple[float, float]
+) -> np.ndarray:
+    """Like :func:`run_through_link`, but the link is lost over ``away`` (host seconds):
+    nothing arrives, then the driver starts again (``begin``) and accepts what arrives
+    after. Returns the time error of every sample handed out (in order)."""
+    now = [0.0]
+    driver = WitMotionDriver()
+    driver.begin(rate_hz=100.0, clock=lambda: now[0])
+    events: list[Event] = []
+    link = SensorLink("sacrum", "AA:BB:CC:DD:EE:FF", driver, settings=LinkSettings(),
+                      clock=lambda: now[0], t0_s=0.0, emit=events.append)  # fmt: skip
+    frame = codec.encode_data(np.array([[0.0, 0.0, 1.0]]), np.zeros((1, 3)))
+    delivered = []
+    back = False
+    for t, a in zip(true, arrivals, strict=True):
+        if away[0] <= a < away[1]:
+            continue
+        if a >= away[1] and not back:
+            now[0] = away[1]
+            link.gaps.disconnected()
+            driver.begin(rate_hz=100.0, clock=lambda: now[0])
+            back = True
+        now[0] = float(a)
+        driver.route(link._on_data, bytes(frame))
+        link._handle(*link._raw.get_nowait())
+        delivered.append(t)
+    times = sample_times(events)
+    assert len(times) == len(delivered)  # the frames held after the reconnect all come out
+    assert np.all(np.diff(times) > 0)
+    assert len([e for e in events if isinstance(e, GapEvent)]) == 1  # the absence
+    return times - np.array(delivered)
+
+
+@pytest.mark.parametrize("clock_error", [0.0, 0.005])
+def test_times_carry_on_after_a_reconnect(clock_error: float) -> None:
+    # 30 s of streaming, 30 s out of range (the sensor keeps sampling), 40 s back
+    true, arrivals, _ = simulate(seconds=100.0, clock_error=clock_error, seed=0)
+    err = run_with_reconnect(true, arrivals, away=(30.0, 60.0))
+    kept = true[(arrivals < 30.0) | (arrivals >= 60.0)]
+    bias = np.median(err[(kept > 5.0) & (kept < 30.0)])  # the link's latency floor
+    after = kept > 59.0
+    # the first samples back are on their true times (within the arrival jitter, not a
+    # sample period off), and stay there while the fit still holds points from before
+    assert np.max(np.abs(err[after][:100] - bias)) < 0.004
+    assert np.max(np.abs(err[after] - bias)) < 0.004
+
+
+def test_resume_index_takes_the_earliest_arrival() -> None:
+    tl = SampleTimeline(rate_hz=100.0)
+    for k in range(1000):  # 10 s, arrivals 2 ms after each sample
+        tl.add(1, k * 0.01 + 0.002)
+    assert tl.index_at(20.0) == 2000  # due by 19.992 s: 1999 arrived, 2000 may not have
+    # samples 2000.. arrive in connection events 22.5 ms apart; the first frame of an event
+    # waited up to an interval, the last less than a period
+    assert tl.resume_index([(1, 20.015)]) == 2001  # 13 ms late: one frame cannot tell
+    notes = [(1, 20.015), (1, 20.015), (1, 20.0375), (1, 20.0375), (1, 20.06)]
+    assert tl.resume_index(notes) == 2000
+    assert tl.resume_index([(2, 20.015), (1, 20.0375)]) == 2000
+    assert tl.resume_index([(1, None)]) == 1000

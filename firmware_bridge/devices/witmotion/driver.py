@@ -15,9 +15,11 @@ an RC oscillator), which is what smooths the arrival jitter; see :mod:`.timeline
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from typing import ClassVar
 
+import numpy as np
 from bleak import BleakClient
 
 from firmware_bridge.devices.witmotion import codec
@@ -27,6 +29,9 @@ from firmware_bridge.manager.driver import Clock, Frame, OnData, SensorDriver, S
 from firmware_bridge.profile.wire import MalformedPacket
 
 REPLY_TIMEOUT_S = 3.0
+RESUME_HOLD_S = 0.5
+"""After a reconnect, frames are held this long (arrival time) to place them in time."""
+RESUME_HOLD_MAX = 256
 
 
 class WitMotionDriver(SensorDriver):
@@ -40,6 +45,9 @@ class WitMotionDriver(SensorDriver):
         self._clock: Clock | None = None
         self._arrivals: deque[tuple[float, bytes]] = deque(maxlen=4096)
         self._reply: asyncio.Future[bytes] | None = None
+        self._resume_from: SampleTimeline | None = None
+        """The last connection's timeline while the first frames after a reconnect are held."""
+        self._held: list[tuple[np.ndarray, np.ndarray, float | None]] = []
 
     @classmethod
     def matches(cls, name: str | None, service_uuids: list[str]) -> bool:
@@ -65,10 +73,15 @@ class WitMotionDriver(SensorDriver):
         """Accept data at ``rate_hz`` from now on. After a reconnect the sample index
         carries on from where the sensor is estimated to be, so device time never goes
         back and the disconnect shows up as a gap."""
-        start = self.timeline.index_at(clock()) if self.timeline is not None else 0
+        previous = self.timeline
+        start = previous.index_at(clock()) if previous is not None else 0
         self.rate_hz = rate_hz
         self._clock = clock
         self._arrivals.clear()
+        self._held.clear()
+        # the index is pinned down from the first notifications' arrivals (see _resume)
+        same_rate = previous is not None and previous.period_s == 1.0 / rate_hz
+        self._resume_from = previous if same_rate and previous.sync.ready else None
         self.timeline = SampleTimeline(rate_hz=rate_hz, start_index=start,
                                        max_drift_ppm=self.clock_max_drift_ppm)  # fmt: skip
 
@@ -122,12 +135,41 @@ class WitMotionDriver(SensorDriver):
                 return stamp
         return None
 
-    def decode(self, data: bytes) -> Frame:
+    def decode(self, data: bytes) -> Frame | None:
         arrival = self._arrival(data)
         acc, gyr, _angles = codec.decode_data(data)
         period_us = 1e6 / self.rate_hz
+        if self._resume_from is not None:
+            return self._resume(acc, gyr, arrival, period_us)
         if self.timeline is None:
             self.timeline = SampleTimeline(rate_hz=self.rate_hz)
         first, lost = self.timeline.add(len(acc), arrival)
         return Frame(t0_us=round(first * period_us), period_us=period_us, acc_g=acc,
                      gyr_dps=gyr, gap_before=lost > 0)  # fmt: skip
+
+    def _resume(
+        self, acc: np.ndarray, gyr: np.ndarray, arrival: float | None, period_us: float
+    ) -> Frame | None:
+        """After a reconnect: hold the frames of the first ``RESUME_HOLD_S`` (a few
+        connection events), place them on the last connection's fitted line, hand them on
+        as one frame. Placed from the reconnect time alone, the first frame (which waited
+        for a connection event) can land up to an interval ahead, and the manager's clock
+        fit keeps that error until the points from before the drop age out (30 s)."""
+        held = self._held
+        held.append((acc, gyr, arrival))
+        stamps = [a for _, _, a in held if a is not None and math.isfinite(a)]
+        if len(held) < RESUME_HOLD_MAX and (not stamps or stamps[-1] - stamps[0] < RESUME_HOLD_S):
+            return None
+        assert self._resume_from is not None
+        start = self._resume_from.resume_index([(len(a), t) for a, _, t in held])
+        self._resume_from = None
+        timeline = SampleTimeline(rate_hz=self.rate_hz, start_index=start,
+                                  max_drift_ppm=self.clock_max_drift_ppm)  # fmt: skip
+        self.timeline = timeline
+        for a, _, t in held:
+            timeline.add(len(a), t)  # no loss is declared this early (settle_s)
+        accs = np.concatenate([a for a, _, _ in held])
+        gyrs = np.concatenate([g for _, g, _ in held])
+        held.clear()
+        return Frame(t0_us=round(start * period_us), period_us=period_us, acc_g=accs,
+                     gyr_dps=gyrs)  # fmt: skip
