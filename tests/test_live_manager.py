@@ -17,6 +17,7 @@ from analysis.session import SensorStream
 from firmware_bridge.manager import (
     GapEvent,
     HipfirstDriver,
+    LinkEvent,
     LinkSettings,
     SampleBlock,
     SensorManager,
@@ -262,3 +263,41 @@ async def test_stop_while_a_lost_sensor_is_being_searched_for_returns() -> None:
         async with asyncio.timeout(10):
             await mgr.stop()
         assert mgr.status["lumbar"].connects == 1
+
+
+@pytest.mark.parametrize("waiting_in", ["scan", "backoff"])
+async def test_stop_does_not_wait_out_the_scan_or_the_backoff(waiting_in: str) -> None:
+    """A sensor out of range: the link is scanning for it (10 s timeout) or sleeping before
+    the next try (8 s backoff). ``stop()`` wakes both (it used to wait them out: 7-10 s).
+    The 3 s bound is generous for a stop that takes milliseconds here (a loaded machine's
+    Bumble teardown), and still far below either wait."""
+    long = {"scan": {"backoff_min_s": 0.05}, "backoff": {"backoff_min_s": 8.0}}[waiting_in]
+    async with VirtualLink() as link:
+        s = VirtualSensor(link, hinge_source(1, seconds=60, offset_s=3, drift_ppm=0), speed=1.0)
+        await s.start()
+        loop = asyncio.get_running_loop()
+        cfg = virtual_link_settings(link, rate_hz=200, scan_timeout_s=10.0, **long)
+        mgr = SensorManager([Target("lumbar", s.address, HipfirstDriver())], settings=cfg,
+                            clock=loop.time)  # fmt: skip
+        kinds: list[str] = []
+
+        async def consume() -> None:
+            async for ev in mgr.events():
+                if isinstance(ev, LinkEvent):
+                    kinds.append(ev.message if ev.kind == "connecting" else ev.kind)
+
+        task = asyncio.create_task(consume())
+        mgr.start()
+        await mgr.wait_streaming(timeout_s=10)
+        await s.drop_link(600)  # walks out of range
+        await asyncio.sleep(0.6)
+        # the link is where the test wants it: rescanning, or asleep before it rescans
+        after_loss = kinds[kinds.index("disconnected") + 1 :]
+        assert after_loss == (["scanning"] if waiting_in == "scan" else [])
+        async with asyncio.timeout(3.0):
+            await mgr.stop()
+        await task
+        # stopped from where it was waiting: no new try was started, nothing is left running
+        assert kinds[kinds.index("disconnected") + 1 :] == [*after_loss, "stopped"]
+        assert mgr.status["lumbar"].connects == 1
+        await s.close()

@@ -11,9 +11,9 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from bleak import BleakClient, BleakScanner
@@ -29,6 +29,8 @@ from firmware_bridge.manager.events import Event, GapEvent, LinkEvent, SampleBlo
 from firmware_bridge.profile.unwrap import Unwrapper
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +85,7 @@ class SensorLink:
         self._client: BleakClient | None = None
         self._disconnected = asyncio.Event()
         self._stopping = False
+        self._stop_requested = asyncio.Event()
         self._streaming = asyncio.Event()
         self.first_error: BaseException | None = None
         self.info: StreamInfo | None = None
@@ -128,22 +131,41 @@ class SensorLink:
                     self._event("retrying", f"{err}; retrying in {backoff:.1f} s")
                 if self._stopping:
                     break
-                await asyncio.sleep(backoff * random.uniform(0.8, 1.2))
+                await self._unless_stopped(asyncio.sleep(backoff * random.uniform(0.8, 1.2)))
                 backoff = min(backoff * 2, self.settings.backoff_max_s)
         finally:
             self._raw.put_nowait(None)
             await decoder
             self._event("stopped")
 
-    async def _find(self) -> BLEDevice:
+    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T | None:
+        """Await ``work`` unless :meth:`stop` comes first: then it is cancelled (and waited
+        for) and the result is ``None``. Its errors are raised as they are."""
+        task = asyncio.create_task(work)
+        stop = asyncio.create_task(self._stop_requested.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:  # also when this task is cancelled: neither is left running
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+            await asyncio.wait({task, stop})
+        return None if task.cancelled() else task.result()
+
+    async def _find(self) -> BLEDevice | None:
+        """The device to connect to; ``None`` if :meth:`stop` came during the scan."""
         if self.device is not None:
             return self.device
         self._event("connecting", "scanning")
-        device = await BleakScanner.find_device_by_address(
-            self.address,
-            timeout=self.settings.scan_timeout_s,
-            **(self.settings.scanner_kwargs or {}),
+        device = await self._unless_stopped(
+            BleakScanner.find_device_by_address(
+                self.address,
+                timeout=self.settings.scan_timeout_s,
+                **(self.settings.scanner_kwargs or {}),
+            )
         )
+        if self._stopping:
+            return None
         if device is None:
             raise BridgeError(
                 f"{self.placement} sensor {self.address} not found; switch it on and bring it close"
@@ -152,7 +174,7 @@ class SensorLink:
 
     async def _session(self) -> None:
         device = await self._find()
-        if self._stopping:  # stopped while scanning: do not connect again
+        if device is None or self._stopping:  # stopped while scanning: do not connect again
             return
         self.device = None  # rescan after a loss: the address may come back on a new device
         self._event("connecting", "connecting")
@@ -264,6 +286,7 @@ class SensorLink:
     async def stop(self) -> None:
         """Stop streaming and disconnect; :meth:`run` then returns."""
         self._stopping = True
+        self._stop_requested.set()  # wakes the backoff sleep and the scan
         client = self._client
         if client is not None and client.is_connected:
             with contextlib.suppress(BleakError, BridgeError, TimeoutError, EOFError):
