@@ -17,6 +17,7 @@ from analysis.errors import InputError
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.review import load_and_review
 from hipfirst.errors import UserError
+from hipfirst.outfile import open_output
 from hipfirst.recording import DEFAULT_DIR, parse_recording_name, read_sidecar
 
 CACHE_VERSION = 2
@@ -186,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         from hipfirst.report.trend import plot_trend  # matplotlib only when asked
 
-        args.plot.write_bytes(plot_trend(good))
+        png = plot_trend(good)
+        with open_output(args.plot, binary=True) as fh:
+            fh.write(png)
         print(f"wrote {args.plot}")
     return 0

@@ -9,7 +9,6 @@ session CSV. See :mod:`analysis.orientation` for the estimator.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from analysis.orientation import UpEstimator
 from analysis.session_csv import read_session_csv
 from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
+from hipfirst.outfile import open_output
 
 HEADER = "time_s,sensor,up_x,up_y,up_z"
 
@@ -67,7 +67,7 @@ def estimate_up(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
 
 def write_up_csv(parts: list[tuple[str, np.ndarray, np.ndarray]], out: Path) -> int:
     """Write the rows merged in time order, numbers rounded to 6 decimals, empty where not
-    finite (written to a temporary file, then renamed, so a failure leaves no torn file)."""
+    finite (see :func:`hipfirst.outfile.open_output`: a failure leaves no torn file)."""
     t = np.concatenate([p[1] for p in parts])
     order = np.argsort(t, kind="stable")
     sensor = np.concatenate([np.full(len(p[1]), i, dtype=np.int32) for i, p in enumerate(parts)])
@@ -79,18 +79,11 @@ def write_up_csv(parts: list[tuple[str, np.ndarray, np.ndarray]], out: Path) -> 
     for k, axis in enumerate("xyz"):
         v = np.round(up[:, k], 6)
         cols[f"up_{axis}"] = pa.array(v, mask=~np.isfinite(v))
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        with tmp.open("wb") as fh:
-            fh.write((HEADER + "\n").encode())
-            pacsv.write_csv(
-                pa.table(cols),
-                fh,
-                write_options=pacsv.WriteOptions(include_header=False, quoting_style="none"),
-            )
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    table = pa.table(cols)
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    with open_output(out, binary=True) as fh:
+        fh.write((HEADER + "\n").encode())
+        pacsv.write_csv(table, fh, write_options=options)
     return len(t)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analysis.config import PipelineConfig
 from analysis.results import SessionReview
+from hipfirst.outfile import open_output
 from hipfirst.report import plots
 from hipfirst.report.table import fmt
 from hipfirst.report.words import NOTE, rep_unchecked, summary_lines, unchecked, verdict
@@ -118,4 +119,6 @@ def _thresholds(config: PipelineConfig) -> str:
 
 
 def write_report(review: SessionReview, config: PipelineConfig, path: Path) -> None:
-    path.write_text(render(review, config), encoding="utf-8")
+    page = render(review, config)
+    with open_output(path) as fh:
+        fh.write(page)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.results import SessionReview
+from hipfirst.outfile import open_output
 from hipfirst.report.words import rep_unchecked, unchecked, verdict
 
 REP_FIELDS: tuple[str, ...] = (
@@ -39,7 +40,7 @@ def write_rep_csv(review: SessionReview, path: Path) -> None:
     """One row per rep; empty cells for what the sensors could not measure; ``flags``
     space-separated DOMAIN.md names."""
     skip = unchecked(review)
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with open_output(path) as fh:
         w = csv.writer(fh)
         w.writerow(REP_HEADER)
         for r in review.reps:
@@ -74,7 +75,7 @@ def write_angles_csv(review: SessionReview, path: Path) -> None:
         cells = np.char.mod("%.3f", np.where(np.isfinite(x), x, 0.0))
         cells = np.where(cells == "-0.000", "0.000", cells)
         text.append(np.where(np.isfinite(x), cells, ""))
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    with open_output(path) as fh:
         fh.write(",".join(["time_s", *(c for c, _ in cols)]) + "\n")
         step = 50_000  # bounded memory for hour-long sessions
         for i in range(0, n, step):
