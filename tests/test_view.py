@@ -9,6 +9,7 @@ import io
 import math
 
 import pytest
+from rich.cells import cell_len
 from rich.console import Console
 
 from analysis.config import PipelineConfig
@@ -175,3 +176,25 @@ def test_quiet_lines_one_per_event_and_prompt() -> None:
         "    9.10 s  thigh: gap of 12 samples (packet loss)",
         "    9.50 s  say: Set 2.",
     ]
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_angle_rows_fit_the_terminal_with_value_and_newest_trace_point(width: int) -> None:
+    d = Dashboard(exercise="rdl")
+    d.state.hip_deg, d.state.lumbar_deg = 42.0, -25.5
+    d.state.hip_trace.extend([-10.0] * 39 + [55.0])  # oldest at the bottom, newest half-way
+    d.state.lumbar_trace.extend([-30.0] * 39 + [40.0])  # newest at the top
+    c = Console(record=True, width=width, color_system=None, file=io.StringIO())
+    c.print(render(d.state))
+    lines = c.export_text().splitlines()
+    assert max(cell_len(ln) for ln in lines) <= width
+    rows = {ln.strip("│ ").split()[0]: ln.strip("│ ") for ln in lines if ln.strip("│ ")}
+    # the value on the bar's own line (before: wrapped onto the next line at 80 columns)
+    assert "42.0°" in rows["hip"] and "-25.5°" in rows["lumbar"]
+    assert not any(ln.strip("│ ").startswith(("42.0°", "-25.5°")) for ln in lines)
+    # the newest trace point ends the row (before: cut off with "…" at 80 columns)
+    assert rows["hip"].endswith("▁▁▁▅") and rows["lumbar"].endswith("▁▁▁█")
+    assert "…" not in "".join(lines)
+    if width >= 100:  # as designed: a 30-cell bar and all 40 trace points
+        assert rows["hip"].endswith("42.0° " + "▁" * 39 + "▅")
+        assert len(rows["hip"].split("°")[0]) == len("hip    ") + 30 + len(f" {42.0:6.1f}")

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from rich.console import Console, Group
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
@@ -29,6 +29,10 @@ from hipfirst.report.words import verdict
 
 TRACE_LEN = 40
 """Points in the angle traces (one per frame: 5 s at 8 Hz)."""
+BAR_WIDTH = 30
+"""Cells of an angle bar when the terminal is wide enough (the value follows it)."""
+LABEL_WIDTH = len("lumbar")
+VALUE_WIDTH = len(" -123.4°")
 SPARKS = "▁▂▃▄▅▆▇█"
 HIP_RANGE_DEG = (-10.0, 120.0)
 LUMBAR_RANGE_DEG = (-30.0, 40.0)
@@ -70,13 +74,13 @@ def bar(
     lo: float,
     hi: float,
     *,
-    width: int = 30,
+    width: int = BAR_WIDTH,
     warn: float | None = None,
     neg_warn: float | None = None,
 ) -> Text:
     """A horizontal bar with a zero mark; red beyond the warning thresholds."""
     if value is None or not math.isfinite(value):  # not measured, or no neutral yet (NaN)
-        return Text("–".center(width + 8), style="dim")
+        return Text("–".center(width + VALUE_WIDTH), style="dim")
     frac = (min(max(value, lo), hi) - lo) / (hi - lo)
     zero = round((0 - lo) / (hi - lo) * width)
     pos = round(frac * width)
@@ -90,17 +94,67 @@ def bar(
     return Text("".join(cells), style="red" if bad else "green") + Text(f" {value:6.1f}°")
 
 
-def sparkline(values: deque[float] | list[float], lo: float, hi: float) -> Text:
-    """One block character per value, scaled to ``lo..hi``; a gap where not measured."""
+def sparkline(
+    values: deque[float] | list[float], lo: float, hi: float, *, width: int = TRACE_LEN
+) -> Text:
+    """One block character per value, scaled to ``lo..hi``; a gap where not measured. The
+    newest ``width`` values, right-aligned in ``width`` cells."""
     top = len(SPARKS) - 1
     out = []
-    for v in values:
+    for v in list(values)[max(0, len(values) - width) :]:
         if not math.isfinite(v):
             out.append(" ")
             continue
         frac = (min(max(v, lo), hi) - lo) / (hi - lo)
         out.append(SPARKS[round(frac * top)])
-    return Text("".join(out).rjust(TRACE_LEN), style="cyan")
+    return Text("".join(out).rjust(width), style="cyan")
+
+
+def angle_widths(columns: int) -> tuple[int, int]:
+    """(bar cells, trace points) for an angle row ``columns`` wide (label, bar, value,
+    trace): ``(BAR_WIDTH, TRACE_LEN)`` when they fit, else both shrunk in proportion so the
+    row fits on one line; the trace may go (0) before the bar does."""
+    room = columns - LABEL_WIDTH - 1 - VALUE_WIDTH - 1
+    if room >= BAR_WIDTH + TRACE_LEN:
+        return BAR_WIDTH, TRACE_LEN
+    bar_w = max(1, room * BAR_WIDTH // (BAR_WIDTH + TRACE_LEN))
+    trace_w = room - bar_w
+    return (bar_w, trace_w) if trace_w >= 4 else (max(1, room + 1), 0)
+
+
+@dataclass
+class AngleRows:
+    """The hip and lumbar rows (label, bar, value, trace), sized to the width they are
+    drawn in: each row is one line, never wrapped; a narrow terminal gets a shorter bar
+    and the newest part of the trace."""
+
+    state: DashboardState
+    flexion_deg: float
+    extension_deg: float
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        bar_w, trace_w = angle_widths(options.max_width)
+        s = self.state
+        rows = (
+            ("hip", s.hip_deg, s.hip_trace, HIP_RANGE_DEG, None, None),
+            (
+                "lumbar",
+                s.lumbar_deg,
+                s.lumbar_trace,
+                LUMBAR_RANGE_DEG,
+                self.flexion_deg,
+                self.extension_deg,
+            ),
+        )
+        for label, value, trace, (lo, hi), warn, neg_warn in rows:
+            line = Text(f"{label:<{LABEL_WIDTH}} ") + bar(
+                value, lo, hi, width=bar_w, warn=warn, neg_warn=neg_warn
+            )
+            if trace_w:
+                line += Text(" ") + sparkline(trace, lo, hi, width=trace_w)
+            line.no_wrap = True
+            line.overflow = "crop"
+            yield line
 
 
 def render(
@@ -110,17 +164,7 @@ def render(
         f"t {state.time_s:6.1f} s   reps {state.reps}   flagged {state.flagged}"
         + ("   in rep" if state.in_rep else "")
     )
-    angles = Table.grid(padding=(0, 1))
-    angles.add_row(
-        "hip",
-        bar(state.hip_deg, *HIP_RANGE_DEG),
-        sparkline(state.hip_trace, *HIP_RANGE_DEG),
-    )
-    angles.add_row(
-        "lumbar",
-        bar(state.lumbar_deg, *LUMBAR_RANGE_DEG, warn=flexion_deg, neg_warn=extension_deg),
-        sparkline(state.lumbar_trace, *LUMBAR_RANGE_DEG),
-    )
+    angles = AngleRows(state, flexion_deg, extension_deg)
     style = {None: "dim", True: "green", False: "red"}[state.last_good]
     last = Text("last rep: ", style="bold") + Text(state.last_verdict, style=style)
     sensors = Table(box=None, padding=(0, 1), show_edge=False)
@@ -134,7 +178,7 @@ def render(
             f"{row.loss_pct:.1f}%",
             "–" if row.battery_pct is None else f"{row.battery_pct}%",
         )
-    parts: list[Text | Table] = [head]
+    parts: list[Text | Table | AngleRows] = [head]
     if state.prompt:
         parts.append(Text(state.prompt, style="bold cyan"))
     parts += [angles, last]
