@@ -36,3 +36,21 @@ def test_rep_counts_that_would_exhaust_memory_or_run_for_days_are_refused(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and "at most 1000 reps" in err[0] and "between 1 and 200" in err[1]
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_orientation_reads_a_recording_cut_by_a_crash_as_review_does(tmp_path: Path) -> None:
+    """A recording whose sidecar says it was never closed ends in a torn line: review read
+    it, ``orientation`` refused it ("csv:12366: acc_y_g: missing value")."""
+    import json
+
+    from hipfirst.cli import main
+
+    src = tmp_path / "s.csv"
+    assert main(["simulate", "--reps", "1", "-o", str(src)]) == 0
+    raw = src.read_bytes()
+    src.write_bytes(raw + raw.split(b"\n")[1][:17])  # a row torn after 17 bytes
+    side = json.loads(src.with_suffix(".json").read_text())
+    src.with_suffix(".json").write_text(json.dumps({**side, "complete": False}))
+    out = tmp_path / "up.csv"
+    assert main(["orientation", str(src), "-o", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == raw.count(b"\n")  # header + every whole row

@@ -21,6 +21,7 @@ from analysis.session_csv import read_session_csv
 from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
 from hipfirst.outfile import open_output
+from hipfirst.recording import read_sidecar
 
 HEADER = "time_s,sensor,up_x,up_y,up_z"
 
@@ -51,7 +52,9 @@ def _check(src: Path, out: Path) -> None:
 
 def estimate_up(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(sensor, time_s, up (n, 3)) per sensor of the session CSV at ``path``."""
-    session = read_session_csv(path, check_placements=False)
+    # a recording cut by a crash ends in a torn line; its sidecar says so (as in review)
+    torn = (read_sidecar(path) or {}).get("complete") is False
+    session = read_session_csv(path, check_placements=False, allow_torn_tail=torn)
     out = []
     for name, st in session.sensors.items():
         if st.samples < 2:
