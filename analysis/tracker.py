@@ -50,6 +50,10 @@ MESSAGES = {
 }
 
 
+LUMBAR_TOP_BAND_DEG = 2.0
+"""How far from the standing neutral a rep's lumbar reference may lie (see
+``_near_neutral``)."""
+
 DISCARDED = "not counted: too short or too long for a rep"
 NO_REP = "no rep followed the alert"
 
@@ -243,6 +247,8 @@ class RepTracker:
                 return
             w.frozen_k = a + i
             w.ref = dict(w.top)
+            if "lumbar" in w.ref:
+                w.ref["lumbar"] = _near_neutral(w.ref["lumbar"])
         if expire:
             b = min(b, w.frozen_k + self.lookback_n + 1)
         a2 = max(a, w.rmin_k)
@@ -252,17 +258,23 @@ class RepTracker:
             if n == "hip" and self._hip_is_r:
                 _copy_departure(w, "r", "hip")
                 continue
-            x = self.hist.get(n, a2, b)
+            k_from = a2
             if not math.isfinite(w.ref[n]):
                 # unknown at the top posture (a sensor back from a drop-out, settling):
-                # its first known value since is the reference
-                known = np.flatnonzero(np.isfinite(x))
+                # its first known value since is the reference, and departures are looked
+                # for from there, whatever chunk it came in (from this chunk's start only,
+                # one rep's lumbar reference was -0.69 or -1.36 by packet size)
+                k_from = max(w.rmin_k, w.start_k, self.hist.k_start)
+                known = np.flatnonzero(np.isfinite(self.hist.get(n, k_from, b)))
                 if not len(known):
                     continue
-                w.ref[n] = float(x[known[0]])
+                k_from += int(known[0])
+                ref = self.hist.at(n, k_from)
+                w.ref[n] = _near_neutral(ref) if n == "lumbar" else ref
+            x = self.hist.get(n, k_from, b)
             i = _first_departure(x, w.ref[n], self._dep(n))
             if i >= 0:
-                c = a2 + i
+                c = k_from + i
                 lo = max(w.start_k, c - self.lookback_n)
                 seg = self.hist.get(n, lo, c + 1)
                 on, base = onset(
@@ -277,7 +289,7 @@ class RepTracker:
                 )
                 w.cross[n] = c
                 w.onset_k[n] = lo + on
-                w.base[n] = base
+                w.base[n] = _near_neutral(base) if n == "lumbar" else base
         self._lumbar_first_live(w, a, b, out)
 
     def _top(self, w: _Watch, a: int, x: np.ndarray) -> int:
@@ -528,6 +540,15 @@ def _first_departure(x: np.ndarray, ref: float, dep: float) -> int:
     if len(x) > _SMALL:
         return first_crossing(x - ref, dep)
     return next((j for j, v in enumerate(x.tolist()) if abs(v - ref) > dep), -1)
+
+
+def _near_neutral(lumbar_deg: float) -> float:
+    """A rep's lumbar reference, no further from the standing neutral than
+    ``LUMBAR_TOP_BAND_DEG``: a swing's next rep starts from the arched lockout of the last
+    one, and the back easing out of that arch read as the back moving first and as
+    rounding (16 of 16 reps after an arched swing flagged; lumbar peak 21.7° for a true
+    4.9°)."""
+    return min(max(lumbar_deg, -LUMBAR_TOP_BAND_DEG), LUMBAR_TOP_BAND_DEG)
 
 
 def _copy_departure(w: _Watch, src: str, dst: str) -> None:
