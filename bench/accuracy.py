@@ -60,6 +60,10 @@ class Tally:
     lf: list[tuple[bool, bool]] = field(default_factory=list)  # (truth, flagged)
     faults: dict[str, list[bool]] = field(default_factory=lambda: defaultdict(list))
     lead_err_ms: list[float] = field(default_factory=list)
+    lead_due: int = 0
+    """Matched reps whose back truly moved at least the departure threshold."""
+    lead_given: int = 0
+    """...of which the pipeline reported a lead (only those are in ``lead_err_ms``)."""
     lead_err_lf_ms: list[float] = field(default_factory=list)
     lead_err_small_ms: list[float] = field(default_factory=list)
     """Reps whose true lumbar excursion is under ``SMALL_LUMBAR_DEG``; the others follow."""
@@ -281,6 +285,10 @@ def evaluate(sc: dict[str, Any], tally: Tally) -> None:
             else:
                 tally.faults[f + " (false)"].append(f in fr.flags)
         lead_true = getattr(tr, "lumbar_lead_ms", None)
+        moved = max(float(tr.lumbar_peak_deg), -float(tr.lumbar_min_deg))
+        if lead_true is not None and moved >= cfg.lumbar_departure_deg:
+            tally.lead_due += 1
+            tally.lead_given += fr.lumbar_lead_ms is not None
         if lead_true is not None and fr.lumbar_lead_ms is not None:
             tally.lead_err_ms.append(abs(fr.lumbar_lead_ms - float(lead_true)))
             if "lumbar_first" in faults:
@@ -349,6 +357,10 @@ def main() -> None:
     print(
         f"lumbar-lead abs error: median {pct(e, 50):.0f} ms, mean {mean:.0f} ms, "
         f"p95 {pct(e, 95):.0f} ms, n={len(e)}"
+    )
+    print(
+        f"  a lead was reported for {tally.lead_given} of the {tally.lead_due} reps whose back "
+        "truly moved at least the departure threshold (the others are not in the error)"
     )
     e = tally.lead_err_lf_ms
     print(
