@@ -56,14 +56,25 @@ def simulate(
     return true[idx], arrivals, idx
 
 
-def run_through_link(arrivals: np.ndarray) -> tuple[list[Event], WitMotionDriver]:
-    now = [0.0]
+def _wit_link(now: list[float]) -> tuple[WitMotionDriver, SensorLink, list[Event], bytes]:
+    """A WitMotion driver at 100 Hz and its link on the clock ``now[0]``, the events it
+    emits, and one data frame's bytes."""
     driver = WitMotionDriver()
     driver.begin(rate_hz=100.0, clock=lambda: now[0])
     events: list[Event] = []
     link = SensorLink("sacrum", "AA:BB:CC:DD:EE:FF", driver, settings=LinkSettings(),
                       clock=lambda: now[0], t0_s=0.0, emit=events.append)  # fmt: skip
-    frame = codec.encode_data(np.array([[0.0, 0.0, 1.0]]), np.zeros((1, 3)))
+    return (
+        driver,
+        link,
+        events,
+        bytes(codec.encode_data(np.array([[0.0, 0.0, 1.0]]), np.zeros((1, 3)))),
+    )
+
+
+def run_through_link(arrivals: np.ndarray) -> tuple[list[Event], WitMotionDriver]:
+    now = [0.0]
+    driver, link, events, frame = _wit_link(now)
     for a in arrivals:
         now[0] = float(a)
         driver.route(link._on_data, bytes(frame))  # a new bytes object per notification
@@ -139,12 +150,7 @@ def run_with_reconnect(
     nothing arrives, then the driver starts again (``begin``) and accepts what arrives
     after. Returns the time error of every sample handed out (in order)."""
     now = [0.0]
-    driver = WitMotionDriver()
-    driver.begin(rate_hz=100.0, clock=lambda: now[0])
-    events: list[Event] = []
-    link = SensorLink("sacrum", "AA:BB:CC:DD:EE:FF", driver, settings=LinkSettings(),
-                      clock=lambda: now[0], t0_s=0.0, emit=events.append)  # fmt: skip
-    frame = codec.encode_data(np.array([[0.0, 0.0, 1.0]]), np.zeros((1, 3)))
+    driver, link, events, frame = _wit_link(now)
     delivered = []
     back = False
     for t, a in zip(true, arrivals, strict=True):
