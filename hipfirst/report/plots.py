@@ -73,8 +73,9 @@ def traces(review: SessionReview, *, complete: bool = True) -> Figure:
     if "thigh" in a.tilts_deg and a.hip_deg is not None:  # a squatted rep shows here
         series.append((a.tilts_deg["thigh"], "#8c564b", ":", "thigh tilt (knee bend shows here)"))
     if not series:  # lumbar + thigh only: the trunk-to-thigh angle the reps come from
-        for name, v in a.tilts_deg.items():
-            series.append((v, UNSURE_COLOUR, "--", f"{name} tilt"))
+        styles = ((UNSURE_COLOUR, "--"), ("#8c564b", ":"), ("#9467bd", "-."))  # told apart
+        for (name, v), (colour, ls) in zip(a.tilts_deg.items(), styles, strict=False):
+            series.append((v, colour, ls, f"{name} tilt"))
     finite = [v[np.isfinite(v)] for v, *_ in series]
     lo = min((float(f.min()) for f in finite if f.size), default=-5.0)
     hi = max((float(f.max()) for f in finite if f.size), default=5.0)
@@ -261,7 +262,7 @@ def bars(
         ax.set_title(
             "Back lead per rep (ms): above 0 = the back moved first", fontsize=9.5, loc="left"
         )
-        _rep_axis(ax)
+        _rep_axis(ax, idx)
     ax = axes[-1]
     peak = np.array([np.nan if r.lumbar_peak_deg is None else r.lumbar_peak_deg for r in reps])
     low = np.array([np.nan if r.lumbar_min_deg is None else r.lumbar_min_deg for r in reps])
@@ -301,7 +302,7 @@ def bars(
         "Lower back per rep (°): most rounding up, most arching down", fontsize=9.5, loc="left"
     )
     ax.legend(loc="upper left", fontsize=7.5, framealpha=0.9)
-    _rep_axis(ax)
+    _rep_axis(ax, idx)
     fig.tight_layout()
     return fig
 
@@ -319,7 +320,10 @@ def _per_rep(
         ax.scatter(idx[ok], y[ok], s=7, c=cs, label=label, linewidths=0)
 
 
-def _rep_axis(ax: Axes) -> None:
+def _rep_axis(ax: Axes, idx: np.ndarray) -> None:
     ax.set_xlabel("rep")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
+    if len(idx) <= 12:  # every rep its own tick (one rep got ticks 0.64 ... 1.36)
+        ax.set_xticks(idx)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=12))
     ax.grid(axis="y", alpha=0.25, lw=0.5)
