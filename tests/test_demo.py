@@ -108,3 +108,23 @@ async def test_live_alerts_sound_and_buzz_the_lumbar_sensor(tmp_path: Path) -> N
     assert [s.flag for s in sink.started] == [x.flag for x in delivered]
     with wave.open(str(tmp_path / "cues.wav")) as w:
         assert w.getnframes() >= sum(len(d.cues[x.flag]) for x in delivered)
+
+
+async def test_after_practice_hinges_the_set_counts_from_rep_1_live_and_in_review(
+    tmp_path: Path,
+) -> None:
+    """Two practice hinges, then the set: live, the set's first rep was "rep 3" while the
+    review of the recording (which leaves practice hinges out) called it rep 1."""
+    from hipfirst.cli import main
+    from hipfirst.setflow import SetFlow
+
+    out = tmp_path / "practice.csv"
+    opts = DemoOptions(exercise="rdl", reps=4, faults={}, seed=23, speed=8.0, out_file=out)
+    flow = SetFlow(practice_reps=2, say=lambda _: None)
+    res = await run_demo(opts, hooks=[flow])
+    assert len(flow.practice_windows) == 1
+    ends = [e.rep_index for e in res.summary.events if e.kind == "rep_end"]
+    assert ends == [1, 2, 1, 2]
+    csv = tmp_path / "reps.csv"
+    assert main(["review", str(out), "--csv", str(csv), "--quiet"]) == 0
+    assert [ln.split(",")[0] for ln in csv.read_text().splitlines()[1:]] == ["1", "2"]

@@ -193,6 +193,11 @@ class LiveSession:
         who = {} if sensor is None else {"sensor": sensor}
         mark = {"time_s": round(time_s, 4), "kind": kind, "source": source, **who, **info}
         self.summary.markers.append(mark)
+        if kind == "practice_end":
+            # the set's reps count from 1, as the review of the recording numbers them
+            # (live, the set's first rep was "rep 3" after two practice hinges)
+            self._rep_base -= self._max_rep
+            self._max_rep = 0
         add = getattr(self.recorder, "add_marker", None)
         if callable(add):
             add(time_s=time_s, kind=kind, source=source, sensor=sensor, **info)
