@@ -25,7 +25,7 @@ import numpy as np
 
 from analysis.orientation import smoothed_up
 from analysis.session import SensorStream, Session
-from analysis.stream import ACC_MAX_G, GYR_MAX_DPS
+from analysis.stream import possible_readings
 
 PARALLEL_MIN_SAMPLES = 300_000
 """All sensors' samples together from which the work is shared out (25 min at 200 Hz on
@@ -46,13 +46,12 @@ def _one(st: SensorStream) -> np.ndarray:
 
 
 def _possible(acc: np.ndarray, gyr: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """The readings with those no worn IMU gives (beyond ``ACC_MAX_G`` / ``GYR_MAX_DPS``,
-    which the pipeline drops too) made NaN, so the estimator skips them as missing: one gyro
+    """The readings with those no worn IMU gives (``stream.possible_readings``, which the
+    pipeline drops too) made NaN, so the estimator skips them as missing: one gyro
     reading of 1e300 in the standing start turned an 8-rep review into 1 rep, while the
     review said the sample was ignored."""
-    bad = ~(np.abs(acc) <= ACC_MAX_G).all(axis=1)
-    if gyr is not None:
-        bad |= ~(np.abs(gyr) <= GYR_MAX_DPS).all(axis=1)
+    with np.errstate(invalid="ignore"):
+        bad = ~possible_readings(acc, gyr)
     if not bad.any():
         return acc, gyr
     acc = acc.copy()

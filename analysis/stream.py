@@ -53,6 +53,17 @@ MAX_SILENCE_S = 5.0
 ACTIVE_GAP_S = 0.25
 """Longest pause between two packets (of any sensor) that counts towards a sensor's
 silence: longer ones are the host not reading, not sensors not sending."""
+
+
+def possible_readings(acc_g: np.ndarray, gyr_dps: np.ndarray | None) -> np.ndarray:
+    """Per sample, whether a worn IMU can have given it: finite and within ``ACC_MAX_G`` /
+    ``GYR_MAX_DPS`` (NaN fails every comparison)."""
+    ok = (np.abs(acc_g) <= ACC_MAX_G).all(axis=1)
+    if gyr_dps is not None:
+        ok &= (np.abs(gyr_dps) <= GYR_MAX_DPS).all(axis=1)
+    return ok
+
+
 _max = np.maximum.reduce
 _min = np.minimum.reduce
 
@@ -247,9 +258,7 @@ class StreamingPipeline:
         ):
             return t, acc, gyr, newest
         with np.errstate(invalid="ignore"):
-            ok = np.isfinite(t) & (t <= latest) & (np.abs(acc) <= ACC_MAX_G).all(axis=1)
-            if gyr is not None:
-                ok &= (np.abs(gyr) <= GYR_MAX_DPS).all(axis=1)
+            ok = np.isfinite(t) & (t <= latest) & possible_readings(acc, gyr)
         self.rejected[sensor] += int(len(t) - ok.sum())
         t = t[ok]
         newest = float(t.max()) if len(t) else -math.inf

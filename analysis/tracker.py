@@ -460,8 +460,7 @@ class RepTracker:
         c = w.cross.get(n)
         if on is None or c is None:
             return on
-        x = self.hist.get(n, max(int(np.floor(on)), 0), c + 1)
-        return on if np.isfinite(x).all() else None
+        return on if self._known((n,), on, c) else None
 
     def _seen(self, rep: _Rep, from_k: float) -> bool:
         """Hip and lumbar angles known from ``from_k`` through the rep's bottom. Their
@@ -469,9 +468,13 @@ class RepTracker:
         descent) one onset fell back to its threshold estimate while the other kept its
         fit, and the mixture read as the back moving 150-260 ms first (14 of 18 clean reps
         flagged lumbar_first with a 1.5 s thigh gap in the descent)."""
+        return self._known(("hip", "lumbar"), from_k, rep.peak_k)
+
+    def _known(self, names: tuple[str, ...], from_k: float, to_k: int) -> bool:
+        """Every one of ``names`` finite from grid sample ``from_k`` through ``to_k``."""
         a = max(int(np.floor(from_k)), 0)
-        b = max(rep.peak_k, a) + 1
-        return all(bool(np.isfinite(self.hist.get(n, a, b)).all()) for n in ("hip", "lumbar"))
+        b = max(to_k, a) + 1
+        return all(bool(np.isfinite(self.hist.get(n, a, b)).all()) for n in names)
 
     def _result(self, rep: _Rep, start_k: float, end_k: int) -> RepResult:
         w = rep.watch

@@ -111,12 +111,10 @@ class GapTracker:
         gap: Gap | None = None
         if self._next_us is not None and self._period_us is not None:
             late_us = t0_us - self._next_us
-            half = 0.5 * min(period_us, self._period_us)
             p = min(period_us, self._period_us)
-            next_by_counter = (
-                useq is not None and self._last_seq is not None and useq == self._last_seq + 1
-            )
-            if next_by_counter and not gap_before and -JITTER_EARLY * p < late_us < JITTER_LATE * p:
+            half = 0.5 * p
+            on_time = -JITTER_EARLY * p < late_us < JITTER_LATE * p
+            if on_time and not gap_before and self.next_by_counter(seq):
                 # the very next packet, nothing lost by the device's own account: its time
                 # stamp jitters (a firmware stamping FIFO bursts back from "now"), and an early
                 # one is not a duplicate (the link moves it after the last sample handed out)

@@ -113,8 +113,8 @@ def summary_lines(review: SessionReview) -> list[str]:
         clean = sum(1 for r in reps if not r.flags)
         lines.append(f"{n} {rep_s}; {clean} with no fault seen in what these sensors measure.")
     else:
-        clean = sum(1 for r in reps if not r.flags and not rep_unchecked(r))
-        part = sum(1 for r in reps if not r.flags and rep_unchecked(r))
+        partial = [bool(rep_unchecked(r)) for r in reps if not r.flags]
+        clean, part = partial.count(False), partial.count(True)
         line = f"{n} {rep_s}; {clean} clean."
         if part:
             line += (
