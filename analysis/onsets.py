@@ -96,6 +96,65 @@ def _level_time(d: np.ndarray, i: int, level: float) -> float:
     return i + (min(max((level - d0) / (d1 - d0), 0.0), 1.0) if d1 != d0 else 0.0)
 
 
+LATER_SHARE = 0.6
+"""A rise that goes on past this share of twice its first half-point excursion had a second
+movement on top (a late rounding: the lumbar spine follows the hips, then rounds from
+55 % of the descent). Single minimum-jerk rises read ~1.0 here; the bench's rounding
+reps 0.2-0.4."""
+SMOOTH_N = 4
+"""Half-width (samples) of the moving averages taken before differentiating."""
+PEAK_SHARE = 0.02
+"""A first movement's acceleration peak is at least this share of the largest."""
+
+
+def _smooth(x: np.ndarray) -> np.ndarray:
+    w = 2 * SMOOTH_N + 1
+    pad = np.pad(x, SMOOTH_N, mode="edge")
+    return np.convolve(pad, np.full(w, 1.0 / w), mode="valid")
+
+
+def first_submovement(d: np.ndarray, peak: int, noise: float) -> float | None:
+    """Excursion of the first movement of a rise that may carry a later one on top.
+
+    A minimum-jerk movement's acceleration is positive up to its half-way point and
+    negative after it; a second movement starting past that point makes it positive again.
+    The first movement's half-way point is where the acceleration (of the smoothed rise)
+    first falls to zero after its first peak, or to a positive low before rising again to
+    more than that peak; its excursion is twice the deviation there. None if the rise is
+    too short to tell or has no such point before ``peak``.
+    """
+    start = (d[:peak] <= noise).nonzero()[0]
+    a0 = int(start[-1]) if len(start) else 0
+    seg = d[a0 : peak + 1]
+    if len(seg) < 4 * SMOOTH_N + 3 or not np.isfinite(seg).all():
+        return None
+    acc = np.gradient(_smooth(np.gradient(_smooth(seg))))
+    big = float(acc.max())
+    if big <= 0:
+        return None
+    inner = acc[1:-1]
+    peaks = ((inner >= acc[:-2]) & (inner > acc[2:]) & (inner >= PEAK_SHARE * big)).nonzero()[0]
+    for top in (peaks + 1).tolist():
+        a_top = float(acc[top])
+        after = acc[top:]
+        low = after <= 0.25 * a_top
+        if not low.any():
+            continue
+        i = int(low.argmax())
+        neg = (after[i:] <= 0).nonzero()[0]
+        again = (after[i:] > a_top).nonzero()[0]
+        if len(neg) and (not len(again) or neg[0] < again[0]):
+            half = top + i + int(neg[0])
+        elif len(again):
+            half = top + i + int(np.argmin(after[i : i + int(again[0])]))
+        else:
+            return None
+        if seg[half] >= 2 * noise:
+            return 2.0 * float(seg[half])
+        return None
+    return None
+
+
 def minjerk_onset(
     d: np.ndarray, *, lo_frac: float, hi_frac: float, noise: float, cross: int = 0
 ) -> float | None:
@@ -119,6 +178,9 @@ def minjerk_onset(
         return None
     peak = cross + top
     ex = float(d[peak])
+    first = first_submovement(d, peak, noise)
+    if first is not None and first < LATER_SHARE * ex:
+        ex = first
     lo = max(lo_frac * ex, noise)
     hi = hi_frac * ex
     if ex <= 0 or hi < 1.5 * lo:

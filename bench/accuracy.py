@@ -12,7 +12,7 @@ the live pipeline (packets of 10 samples interleaved by time), and prints:
 - lumbar-lead error (ms; median, mean and p95 of the absolute error), split by the size of
   the back's movement, and the same with the TRUE angles fed to the rep tracker: the onset
   method's own share (the simulator's rises are minimum-jerk, as the method assumes, so
-  this is ~0 except where a late rounding rides on an earlier small movement); the rest
+  this is ~0); the rest
   comes from the angle estimate's error around the onset;
 - live alert latency: from the TRUE lumbar angle crossing the alert threshold to the moment
   the live ``lumbar_first`` alert could be raised, i.e. when the last sample of the packet

@@ -385,6 +385,27 @@ def test_minjerk_onset_is_range_independent() -> None:
     assert minjerk_onset(np.full(50, 0.1), lo_frac=0.05, hi_frac=0.2, noise=0.3) is None
 
 
+def test_minjerk_onset_of_a_rise_with_a_late_rounding_on_top() -> None:
+    """A late rounding: the lumbar spine follows the hips (2-9°) and rounds 21-28° more
+    from 55 % of the descent. The onset is the first movement's; fitting the 5-20 % levels
+    of the whole excursion put it 15-60 samples off (0.15-0.6 s at 100 Hz)."""
+    from analysis.onsets import minjerk_onset
+
+    k = np.arange(500, dtype=float)
+
+    def mj(start: float, dur: float) -> np.ndarray:
+        tau = np.clip((k - start) / dur, 0, 1)
+        return 10 * tau**3 - 15 * tau**4 + 6 * tau**5
+
+    rng = np.random.default_rng(3)
+    for first, rounding in ((5.0, 25.0), (2.0, 21.0), (9.0, 28.0)):
+        x = first * mj(100.0, 150.0) + rounding * mj(100.0 + 0.55 * 150.0, 100.0)
+        x += rng.normal(0.0, 0.01, len(k))
+        cross = int(np.argmax(x > 1.0))
+        on = minjerk_onset(x, lo_frac=0.05, hi_frac=0.2, noise=0.1, cross=cross)
+        assert on == pytest.approx(100.0, abs=3.0), (first, rounding)
+
+
 def test_minjerk_onset_after_a_higher_previous_rep() -> None:
     """Back-to-back reps (swings): the window opens on the previous rep's return, which
     stands higher than this rep's small peak; the excursion is this rep's, from its
