@@ -75,6 +75,11 @@ class _Watch:
     alert_from: int = 0
     """No live alert for a departure before this sample (one looked back on is too late)."""
     lf_alert_k: int = -1
+    away: set[str] = field(default_factory=set)
+    """Signals that stood beyond their (clamped) reference when it was taken: they depart
+    only after coming back to it (a swing's next rep begins in the last one's arch)."""
+    back_k: dict[str, int] = field(default_factory=dict)
+    """Where each such signal came back: its onset is looked for from there on."""
 
 
 @dataclass
@@ -249,6 +254,8 @@ class RepTracker:
             w.ref = dict(w.top)
             if "lumbar" in w.ref:
                 w.ref["lumbar"] = _near_neutral(w.ref["lumbar"])
+                if abs(w.top["lumbar"] - w.ref["lumbar"]) > self._dep("lumbar"):
+                    self._away(w, "lumbar")
         if expire:
             b = min(b, w.frozen_k + self.lookback_n + 1)
         a2 = max(a, w.rmin_k)
@@ -271,11 +278,22 @@ class RepTracker:
                 k_from += int(known[0])
                 ref = self.hist.at(n, k_from)
                 w.ref[n] = _near_neutral(ref) if n == "lumbar" else ref
+                if abs(ref - w.ref[n]) > self._dep(n):
+                    self._away(w, n)
             x = self.hist.get(n, k_from, b)
+            if n in w.away:
+                # back at the reference first: leaving the arch is not a departure
+                back = first_true(np.abs(x - w.ref[n]) <= self._dep(n))
+                if back < 0:
+                    continue
+                w.away.discard(n)
+                k_from += back
+                w.back_k[n] = k_from
+                x = x[back:]
             i = _first_departure(x, w.ref[n], self._dep(n))
             if i >= 0:
                 c = k_from + i
-                lo = max(w.start_k, c - self.lookback_n)
+                lo = max(w.start_k, c - self.lookback_n, w.back_k.get(n, 0))
                 seg = self.hist.get(n, lo, c + 1)
                 on, base = onset(
                     seg,
@@ -291,6 +309,17 @@ class RepTracker:
                 w.onset_k[n] = lo + on
                 w.base[n] = _near_neutral(base) if n == "lumbar" else base
         self._lumbar_first_live(w, a, b, out)
+
+    @staticmethod
+    def _away(w: _Watch, n: str) -> None:
+        """``n`` stood beyond its clamped reference when it was taken (a swing's next rep
+        begins in the last one's arched lockout, lumbar -13..-18°): it departs only once it
+        is back within its departure threshold of the neutral, and its onset is looked for
+        from there. Measured from the clamped reference (2° short of the arch), the back
+        easing to neutral with the hips still read as a departure 0.5-1.3 s before the hips
+        (16 of 16 such reps over 6 seeds; 4 flagged back-first)."""
+        w.away.add(n)
+        w.ref[n] = 0.0
 
     def _top(self, w: _Watch, a: int, x: np.ndarray) -> int:
         """Follow the top posture through the watched signals ``x`` (from grid index ``a``)
@@ -428,7 +457,7 @@ class RepTracker:
         for n, c in w.cross.items():
             # from one quiet window before the rep's start: a small, slow movement leaves
             # its noise band late, but it began near the start
-            lo = max(0, w.start_k - self.quiet_n, c - self.lookback_n)
+            lo = max(0, w.start_k - self.quiet_n, c - self.lookback_n, w.back_k.get(n, 0))
             hi = max(rep.peak_k, c) + 1
             x = self.hist.get(n, lo, hi)
             k_on = int(min(w.onset_k[n], w.onset_k.get("r", w.onset_k[n]))) - lo
