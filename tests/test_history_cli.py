@@ -153,3 +153,25 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "does not exist" in capsys.readouterr().err
     assert main(["history", str(tmp_path)]) == 0
     assert capsys.readouterr().out == f"no session CSVs in {tmp_path}\n"
+
+
+def test_the_plot_never_replaces_a_session_or_its_sidecar_and_is_checked_first(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``history DIR --plot DIR/session.csv`` replaced the recording with a PNG; a plot
+    path that is a directory failed only after every session had been reviewed."""
+    (tmp_path / "20250301-090000_rdl.csv").write_bytes(sessions["clean"])
+    write_sidecar(tmp_path / "20250301-090000_rdl.csv", {"exercise": "rdl"})
+    for name in ("20250301-090000_rdl.csv", "20250301-090000_rdl.json"):
+        before = (tmp_path / name).read_bytes()
+        assert main(["history", str(tmp_path), "--plot", str(tmp_path / name)]) == 2
+        captured = capsys.readouterr()
+        assert captured.err == (
+            f"hipfirst: error: {tmp_path / name}: is a recording's file in {tmp_path}; "
+            "choose another name for the plot\n"
+        )
+        assert captured.out == ""  # refused before any review
+        assert (tmp_path / name).read_bytes() == before
+    assert main(["history", str(tmp_path), "--plot", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert "is a directory" in captured.err and captured.out == ""

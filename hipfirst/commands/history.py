@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.errors import InputError
+from analysis.session_csv import sidecar_path
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.review import load_and_review
 from hipfirst.errors import UserError
@@ -164,12 +165,28 @@ HEADER = (
 )
 
 
+def check_plot_path(plot: Path, d: Path) -> None:
+    """Before reviewing every session, not after: the plot's directory must exist, and the
+    plot may not replace a directory, a session of ``d`` or its sidecar."""
+    if plot.is_dir():
+        raise UserError(f"{plot}: is a directory, expected a file name")
+    if not plot.parent.is_dir():
+        raise UserError(f"{plot}: directory {plot.parent} does not exist")
+    if plot.exists():
+        target = plot.resolve()
+        for p in session_files(d):
+            if target in (p.resolve(), sidecar_path(p).resolve()):
+                raise UserError(
+                    f"{plot}: is a recording's file in {d}; choose another name for the plot"
+                )
+
+
 def run(args: argparse.Namespace) -> int:
     d: Path = args.dir
     if not d.is_dir():
         raise UserError(f"{d}: not a directory")
-    if args.plot is not None and not args.plot.parent.is_dir():
-        raise UserError(f"{args.plot}: directory {args.plot.parent} does not exist")
+    if args.plot is not None:
+        check_plot_path(args.plot, d)
     rows = load_rows(d, use_cache=not args.no_cache, progress=sys.stderr.isatty())
     if not rows:
         print(f"no session CSVs in {d}")
