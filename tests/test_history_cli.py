@@ -175,3 +175,25 @@ def test_the_plot_never_replaces_a_session_or_its_sidecar_and_is_checked_first(
     assert main(["history", str(tmp_path), "--plot", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert "is a directory" in captured.err and captured.out == ""
+
+
+def test_no_plot_is_written_when_no_session_has_reps(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only sessions without reps (or none at all): an empty figure was written and
+    "wrote OUT" printed; now no figure, a line saying why, exit 1."""
+    d = tmp_path / "recordings"
+    d.mkdir()
+    out = tmp_path / "trend.png"
+    assert main(["history", str(d), "--plot", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == f"hipfirst: {out} not written: no session CSVs in {d}, nothing to plot\n"
+    lines = sessions["clean"].decode().splitlines()
+    (d / "20250301-090000_rdl.csv").write_text("\n".join(lines[:1200]) + "\n")  # standing only
+    assert main(["history", str(d), "--plot", str(out)]) == 1
+    captured = capsys.readouterr()
+    assert _rows(captured.out)[0].split()[3] == "0"  # listed, with 0 reps
+    assert "wrote" not in captured.out
+    why = f"no session in {d} has reps"
+    assert captured.err == f"hipfirst: {out} not written: {why}, nothing to plot\n"
+    assert not out.exists()

@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> int:
     rows = load_rows(d, use_cache=not args.no_cache, progress=sys.stderr.isatty())
     if not rows:
         print(f"no session CSVs in {d}")
-        return 0
+        return _no_plot(args.plot, f"no session CSVs in {d}")
     print(HEADER)
     for r in rows:
         print(format_row(r))
@@ -201,6 +201,8 @@ def run(args: argparse.Namespace) -> int:
         + (f", {bad} could not be read" if bad else "")
         + ". back-first n/a = the sensors worn cannot tell."
     )
+    if args.plot and not good:
+        return _no_plot(args.plot, f"no session in {d} has reps")
     if args.plot:
         from hipfirst.report.trend import plot_trend  # matplotlib only when asked
 
@@ -209,3 +211,12 @@ def run(args: argparse.Namespace) -> int:
             fh.write(png)
         print(f"wrote {args.plot}")
     return 0
+
+
+def _no_plot(plot: Path | None, why: str) -> int:
+    """``--plot`` asked for a trend there is nothing to draw for: no figure (an empty one
+    looked like a broken plot), a line saying so, exit 1; an older plot is left as it was."""
+    if plot is None:
+        return 0
+    print(f"hipfirst: {plot} not written: {why}, nothing to plot", file=sys.stderr)
+    return 1
