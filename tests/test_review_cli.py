@@ -282,6 +282,21 @@ def test_missing_file_and_bad_output_paths(
     assert "is a directory, expected a file name" in capsys.readouterr().err
 
 
+def test_two_outputs_may_not_share_a_file(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--csv out.csv --angles-csv out.csv``: the angles silently replaced the rep table
+    both had been told to write (exit 0, "Wrote rep table: out.csv")."""
+    out = tmp_path / "out.csv"
+    argv = ["review", str(files["clean"]), "--csv", str(out), "--angles-csv"]
+    assert main([*argv, str(tmp_path / "." / "out.csv")]) == 2
+    assert capsys.readouterr().err == (
+        f"hipfirst: error: {tmp_path / '.' / 'out.csv'}: named by both --angles-csv and --csv; "
+        "give each output its own file\n"
+    )
+    assert not out.exists()
+
+
 def test_progress_bar_only_on_a_terminal(files: dict[str, Path]) -> None:
     import pty
 

@@ -133,13 +133,21 @@ def without_practice(review: SessionReview, windows: list[tuple[float, float]]) 
     return dataclasses.replace(review, reps=reps, missing=[note, *review.missing])
 
 
-def _check_outputs(src: Path, *outs: Path | None) -> None:
-    """Before a long review, not after it: every output's directory must exist, and no
-    output may overwrite the recording or its sidecar."""
+def _check_outputs(src: Path, outs: dict[str, Path | None]) -> None:
+    """Before a long review, not after it: every output's directory must exist, no output
+    may overwrite the recording or its sidecar, and no two outputs may share a file
+    (``outs``: option -> path)."""
     keep = {src.resolve(), sidecar_path(src).resolve()}
-    for out in outs:
+    taken: dict[Path, str] = {}
+    for option, out in outs.items():
         if out is None:
             continue
+        if out.resolve() in taken:
+            raise UserError(
+                f"{out}: named by both {taken[out.resolve()]} and {option}; "
+                "give each output its own file"
+            )
+        taken[out.resolve()] = option
         if out.is_dir():
             raise UserError(f"{out}: is a directory, expected a file name")
         if not out.parent.is_dir():
@@ -149,7 +157,9 @@ def _check_outputs(src: Path, *outs: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_outputs(args.file, args.angles_csv, args.csv, args.report)
+    _check_outputs(
+        args.file, {"--angles-csv": args.angles_csv, "--csv": args.csv, "--report": args.report}
+    )
     err = Console(stderr=True)
     if err.is_terminal and not (args.json or args.quiet):
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
