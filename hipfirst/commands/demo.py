@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--reps must be between 1 and 200 (a demo runs in real time)")
     if not 0.1 <= args.speed <= 50:
         raise UserError("--speed must be between 0.1 and 50")
+    if args.seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
     try:
         sensor_faults = parse_sensor_faults(args.sensor_fault)
     except ValueError as exc:

@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
             f"--reps x --sets: at most {MAX_REPS} reps (each holds ~0.7 MB while simulated; "
             "100000 reps grew past 24 GB)"
         )
+    if args.seed < 0:
+        raise UserError(f"--seed must be 0 or more, got {args.seed}")
     if not 10 <= args.rate <= 1000:
         raise UserError("--rate must be between 10 and 1000 Hz")
     if not 0 <= args.drop_rate < 0.5:
