@@ -67,6 +67,9 @@ def test_a_negative_or_nan_cooldown_is_a_usage_error(
         (["demo", "--practice", "-3", "--no-record", "--quiet"], "--practice: must be 0 or more"),
         (["demo", "--haptic-on", "knee", "--no-record", "--quiet"], "unknown placement 'knee'"),
         (["simulate", "--faults", "lumbar_first:-1", "-o", "{tmp}/x.csv"], "must be 0 or more"),
+        # wrote a lumbar-only session (the review refuses it) as if two sensors were worn
+        (["simulate", "--sensors", "lumbar,lumbar", "-o", "{tmp}/x.csv"], "two or three of"),
+        (["simulate", "--sensors", "lumbar,sacrum,lumbar", "-o", "{tmp}/x.csv"], "given twice"),
         # demo: a traceback from numpy ("ValueError: expected non-negative integer") after
         # the set had started; simulate: that message, naming no option
         (["demo", "--seed", "-1", "--no-record", "--quiet"], "--seed must be 0 or more, got -1"),

@@ -47,8 +47,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--drop-rate must be between 0 and 0.5")
     sensors = tuple(s.strip() for s in args.sensors.split(",") if s.strip())
     unknown = [s for s in sensors if s not in ("lumbar", "sacrum", "thigh")]
-    if unknown or len(sensors) < 2:
+    if unknown or len(set(sensors)) < 2:
         raise UserError("--sensors: two or three of lumbar, sacrum, thigh")
+    twice = sorted({s for s in sensors if sensors.count(s) > 1})
+    if twice:
+        raise UserError(f"--sensors: {twice[0]} given twice")
     cfg = SimConfig(
         exercise=args.exercise,
         reps=args.reps,
