@@ -67,6 +67,8 @@ def test_a_negative_or_nan_cooldown_is_a_usage_error(
         (["demo", "--practice", "-3", "--no-record", "--quiet"], "--practice: must be 0 or more"),
         (["demo", "--haptic-on", "knee", "--no-record", "--quiet"], "unknown placement 'knee'"),
         (["simulate", "--faults", "lumbar_first:-1", "-o", "{tmp}/x.csv"], "must be 0 or more"),
+        # a numpy/simulator traceback once the virtual sensors were up
+        (["demo", "--faults", "torso_drift:1", "--no-record", "--quiet"], "for rows only"),
         # wrote a lumbar-only session (the review refuses it) as if two sensors were worn
         (["simulate", "--sensors", "lumbar,lumbar", "-o", "{tmp}/x.csv"], "two or three of"),
         (["simulate", "--sensors", "lumbar,sacrum,lumbar", "-o", "{tmp}/x.csv"], "given twice"),

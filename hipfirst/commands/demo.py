@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES
+from analysis.sim import SimResult
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.alert_options import add_alert_options, make_alerts, practice_count
 from hipfirst.commands.faults import parse_faults
@@ -18,6 +19,7 @@ from hipfirst.hold import HoldCoach
 from hipfirst.live.demo import (
     SENSOR_FAULTS,
     DemoOptions,
+    demo_sim,
     parse_dropouts,
     parse_sensor_faults,
     run_demo,
@@ -95,10 +97,14 @@ def run(args: argparse.Namespace) -> int:
         sensor_faults=sensor_faults,
         dropouts=dropouts,
     )
-    return asyncio.run(_demo(opts, args))
+    try:  # before any sensor starts: a fault the exercise cannot have, say
+        sim = demo_sim(opts)
+    except ValueError as exc:
+        raise UserError(f"--faults: {exc}") from exc
+    return asyncio.run(_demo(opts, args, sim))
 
 
-async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
+async def _demo(opts: DemoOptions, args: argparse.Namespace, sim: SimResult) -> int:
     practice = f" after {args.practice} practice hinges" if args.practice else ""
     print(
         f"demo: a simulated {opts.exercise} set ({args.reps} reps{practice}) on three virtual "
@@ -121,7 +127,7 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace) -> int:
     if opts.exercise == "hinge":  # pause-hold feedback for the drill
         hooks.append(HoldCoach(say=shown.say))
     try:
-        result = await run_demo(opts, hooks=hooks, make_hooks=alerts.hooks_for, stop=stop)
+        result = await run_demo(opts, hooks=hooks, make_hooks=alerts.hooks_for, stop=stop, sim=sim)
     finally:
         alerts.close()
         view_stop.set()
