@@ -69,6 +69,9 @@ def test_a_negative_or_nan_cooldown_is_a_usage_error(
         (["simulate", "--faults", "lumbar_first:-1", "-o", "{tmp}/x.csv"], "must be 0 or more"),
         # a numpy/simulator traceback once the virtual sensors were up
         (["demo", "--faults", "torso_drift:1", "--no-record", "--quiet"], "for rows only"),
+        # "2 with faults" and a truth file naming knee_dominant reps, simulated unbent
+        (["simulate", "--exercise", "row", "--faults", "knee:2", "-o", "{tmp}/x.csv"], "rows"),
+        (["demo", "--exercise", "row", "--faults", "knee:1", "--no-record"], "not simulated"),
         # wrote a lumbar-only session (the review refuses it) as if two sensors were worn
         (["simulate", "--sensors", "lumbar,lumbar", "-o", "{tmp}/x.csv"], "two or three of"),
         (["simulate", "--sensors", "lumbar,sacrum,lumbar", "-o", "{tmp}/x.csv"], "given twice"),
