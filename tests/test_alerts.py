@@ -225,6 +225,13 @@ def test_sink_kinds_and_bad_ones(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="cannot write the cue WAV"):
         open_audio_sink(f"file:{tmp_path / 'no' / 'dir' / 'x.wav'}")
 
+    # ``--audio file:rec.csv`` (a slip for rec.wav) replaced that recording by the cues' WAV
+    rec = tmp_path / "20250301-090000_rdl.csv"
+    rec.write_text("time_s,sensor\n")
+    with pytest.raises(UserError, match=r"must end in \.wav"):
+        open_audio_sink(f"file:{rec}")
+    assert rec.read_text() == "time_s,sensor\n"
+
 
 def test_alert_without_an_event_loop_still_sounds_and_is_logged() -> None:
     class NeverCalled:

@@ -213,6 +213,8 @@ def open_audio_sink(kind: str = "auto", *, device: int | str | None = None) -> A
     """The sink named by ``kind`` (see :data:`SINK_KINDS`). Only ``device`` fails when there
     is no sound device (:class:`NoAudioDevice`); ``auto`` falls back to the bell."""
     if kind.startswith("file:") and len(kind) > 5:
+        if not kind.lower().endswith(".wav"):  # file:rec.csv replaced a recording by a WAV
+            raise UserError(f"audio sink {kind!r}: the cue file's name must end in .wav")
         return WavFileSink(kind[5:])
     if kind == "none":
         return NullSink()
