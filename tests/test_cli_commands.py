@@ -91,3 +91,27 @@ def test_impossible_counts_and_placements_are_usage_errors(
     assert rc == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
+
+
+def test_recording_paths_are_checked_before_the_sensors_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file where the recordings folder should be, a directory or an existing file as
+    ``-o``: the demo connected its sensors, started the set ("Stand tall...") and only
+    then failed, with "afile: File exists" or, for a directory, "a recording with this
+    name already exists"."""
+    afile = tmp_path / "afile"
+    afile.write_text("keep me\n")
+    cases = [
+        (["--out-dir", str(afile)], f"{afile}: is a file, expected a folder for recordings"),
+        (["--out-dir", str(afile / "sub")], f"cannot be made: {afile} is a file"),
+        (["-o", str(tmp_path)], f"{tmp_path}: is a directory, expected a recording file name"),
+        (["-o", str(afile)], f"{afile}: already exists; a new recording never replaces a file"),
+    ]
+    for extra, says in cases:
+        assert main(["demo", "--quiet", "--audio", "none", *extra]) == 2
+        out, err = capsys.readouterr()
+        assert says in err and err.count("\n") == 1
+        assert "Stand tall" not in out
+    assert afile.read_text() == "keep me\n"
+

@@ -25,6 +25,7 @@ from hipfirst.live.demo import (
     run_demo,
 )
 from hipfirst.live.session import LiveHooks
+from hipfirst.recording.naming import check_folder, check_new_recording
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard, QuietLines
 
@@ -74,6 +75,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--speed must be between 0.1 and 50")
     if args.seed < 0:
         raise UserError(f"--seed must be 0 or more, got {args.seed}")
+    if not args.no_record:  # before the set, not once the sensors stream
+        if args.output is not None:
+            check_new_recording(args.output)
+        else:
+            check_folder(args.out_dir)
     try:
         sensor_faults = parse_sensor_faults(args.sensor_fault)
     except ValueError as exc:

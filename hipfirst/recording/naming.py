@@ -6,6 +6,9 @@ import re
 from datetime import datetime
 from pathlib import Path
 
+from analysis.session_csv import sidecar_path
+from hipfirst.errors import UserError
+
 DEFAULT_DIR = Path("recordings")
 _NAME = re.compile(r"^(\d{8}-\d{6})_([a-z0-9_\-]+?)(?:-(\d+))?\.csv(?:\.gz)?$")
 
@@ -45,3 +48,28 @@ def parse_recording_name(name: str) -> tuple[datetime, str] | None:
     except ValueError:
         return None
     return when, m.group(2)
+
+
+def check_folder(folder: Path) -> None:
+    """``folder`` is, or can be made as, a directory: a UserError naming it if a file
+    stands where it or one of its parents should be."""
+    for p in (folder, *folder.parents):
+        if p.exists():
+            if not p.is_dir():
+                what = "is a file" if p == folder else f"cannot be made: {p} is a file"
+                raise UserError(f"{folder}: {what}, expected a folder for recordings")
+            return
+
+
+def check_new_recording(path: Path) -> None:
+    """What :class:`~hipfirst.recording.SessionRecorder` would refuse, said before the
+    sensors start (a live recording is plain CSV, never written over another's files)."""
+    if path.suffix == ".gz":
+        raise UserError(f"{path}: a live recording is plain CSV (crash-safe): use .csv")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, expected a recording file name")
+    if path.exists():
+        raise UserError(f"{path}: already exists; a new recording never replaces a file")
+    if sidecar_path(path).exists():  # X.csv.gz's, say: never write over another's
+        raise UserError(f"{sidecar_path(path)}: already exists")
+    check_folder(path.parent)

@@ -35,8 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from analysis.session_csv import HEADER, sidecar_path
+from analysis.session_csv import HEADER
 from hipfirst.errors import UserError
+from hipfirst.recording.naming import check_new_recording
 from hipfirst.recording.sidecar import FORMAT, RecordingMeta, write_sidecar
 
 EXTRA_COLUMNS: tuple[str, ...] = ("device_time_s",)
@@ -96,10 +97,7 @@ class SessionRecorder:
         self._last_flush = clock()
         self._sidecar_at = -math.inf  # when the sidecar was last written, and with how many rows
         self._sidecar_rows = 0
-        if self.path.suffix == ".gz":
-            raise UserError(f"{self.path}: a live recording is plain CSV (crash-safe): use .csv")
-        if sidecar_path(self.path).exists():  # X.csv.gz's, say: never write over another's
-            raise UserError(f"{sidecar_path(self.path)}: already exists")
+        check_new_recording(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._fh = open(  # noqa: SIM115 - kept open for the session, closed in close()
