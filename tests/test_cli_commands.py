@@ -115,3 +115,31 @@ def test_recording_paths_are_checked_before_the_sensors_start(
         assert "Stand tall" not in out
     assert afile.read_text() == "keep me\n"
 
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--rate", "-5"], "--rate must be between 1 and 1000 Hz, got -5.0"),
+        (["--seconds", "0"], "--seconds must be more than 0, got 0.0"),
+        (["--assign", "lumbar"], "--assign: 'lumbar' is not PLACEMENT=ADDRESS"),
+        (["--mute", "bogus"], "--mute: unknown fault 'bogus'"),
+        (["--out-dir", "{tmp}/afile"], "afile: is a file, expected a folder for recordings"),
+    ],
+)
+def test_monitor_options_are_checked_before_the_scan(
+    extra: list[str],
+    says: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Wrong options were found only after the 5 s scan and the sensor assignment (or,
+    for --rate / --seconds, not at all); here, with no adapter, the scan's error hid
+    them."""
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path}/no-such-socket")
+    monkeypatch.setenv("HIPFIRST_SENSORS_CONFIG", str(tmp_path / "sensors.json"))
+    (tmp_path / "afile").write_text("")
+    argv = ["monitor", "--quiet", "--audio", "none", *[a.format(tmp=tmp_path) for a in extra]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and "Bluetooth" not in err

@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import signal
 import sys
 from pathlib import Path
 
 from analysis.config import EXERCISES, PipelineConfig
+from firmware_bridge.assignments import parse_assign
 from firmware_bridge.manager import LinkSettings, SensorManager
 from hipfirst.commands import COMMANDS
 from hipfirst.commands.alert_options import add_alert_options, make_alerts, practice_count
+from hipfirst.errors import UserError
 from hipfirst.hold import HoldCoach
 from hipfirst.live import LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
+from hipfirst.recording.naming import check_folder
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard, QuietLines
 
@@ -42,9 +46,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 async def _monitor(args: argparse.Namespace) -> int:
-    targets, _found = await find_targets(assign_text=args.assign)
+    alerts = make_alerts(args)  # --mute, --audio... said wrong before the scan, not after
+    try:
+        targets, _found = await find_targets(assign_text=args.assign)
+    except BaseException:
+        alerts.close()
+        raise
     manager = SensorManager(targets, settings=LinkSettings(rate_hz=args.rate))
-    alerts = make_alerts(args)
     view = None if args.quiet or not sys.stdout.isatty() else Dashboard(exercise=args.exercise)
     shown: Dashboard | QuietLines = view or QuietLines()  # quiet: one flushed line per event
     view_stop = asyncio.Event()
@@ -96,5 +104,18 @@ async def _monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Before the scan and the set, not once the sensors stream."""
+    if not 1 <= args.rate <= 1000:  # NaN too
+        raise UserError(f"--rate must be between 1 and 1000 Hz, got {args.rate}")
+    if args.seconds is not None and not 0 < args.seconds < math.inf:
+        raise UserError(f"--seconds must be more than 0, got {args.seconds}")
+    if args.assign:
+        parse_assign(args.assign)
+    if not args.no_record:
+        check_folder(args.out_dir)
+
+
 def run(args: argparse.Namespace) -> int:
+    check_options(args)
     return asyncio.run(_monitor(args))
