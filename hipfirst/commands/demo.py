@@ -26,6 +26,7 @@ from hipfirst.live.demo import (
 )
 from hipfirst.live.session import LiveHooks
 from hipfirst.recording.naming import check_folder, check_new_recording
+from hipfirst.recording.practice import set_totals
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard, QuietLines
 
@@ -139,17 +140,8 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace, sim: SimResult) -> 
         view_stop.set()
         if view_task is not None:
             await view_task
-    s = result.summary
-    windows = flow.practice_windows
-    reps = [e for e in s.events if e.kind == "rep_end" and not _in(e.time_s, windows)]
-    alerts = [e for e in s.alerts if not _in(e.time_s, windows)]
-    print(f"{len(reps)} reps, {len(alerts)} alerts, {len(s.gaps)} gaps")
+    print(set_totals(result.summary))
     if result.recording is not None:
         print(f"recorded to {result.recording}")
         print(f"review it:  hipfirst review {result.recording}")
     return 0
-
-
-def _in(t: float, windows: list[tuple[float, float]]) -> bool:
-    """``t`` in a practice phase (its hinges are not the set's)."""
-    return any(a <= t <= b for a, b in windows)

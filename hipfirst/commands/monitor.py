@@ -21,6 +21,7 @@ from hipfirst.live import LiveSession
 from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
 from hipfirst.recording.naming import check_folder
+from hipfirst.recording.practice import set_totals
 from hipfirst.setflow import SetFlow
 from hipfirst.view import Dashboard, QuietLines
 
@@ -97,10 +98,7 @@ async def _monitor(args: argparse.Namespace) -> int:
         if view_task is not None:
             await view_task
         await manager.stop()
-    print(
-        f"{len([e for e in summary.events if e.kind == 'rep_end'])} reps, "
-        f"{len(summary.alerts)} alerts, {len(summary.gaps)} gaps"
-    )
+    print(set_totals(summary))  # practice hinges left out, as in demo and review
     return 0
 
 

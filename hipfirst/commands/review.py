@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from analysis.session_csv import read_session_csv, sidecar_path
 from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
 from hipfirst.recording import parse_recording_name, read_sidecar
+from hipfirst.recording.practice import practice_windows as marked_practice
 from hipfirst.report.rep_csv import write_angles_csv, write_rep_csv
 from hipfirst.report.table import rep_table
 from hipfirst.report.words import NOTE, summary_lines
@@ -102,20 +102,7 @@ def load_and_review(
 def practice_windows(side: dict[str, object]) -> list[tuple[float, float]]:
     """(from, to) of the practice phases the live set flow marked in the sidecar
     (``practice_start`` / ``practice_end``; one never ended lasts to the end)."""
-    marks = side.get("markers")
-    out: list[tuple[float, float]] = []
-    start: float | None = None
-    for m in marks if isinstance(marks, list) else []:
-        if not isinstance(m, dict) or not isinstance(m.get("time_s"), int | float):
-            continue
-        if m.get("kind") == "practice_start" and start is None:
-            start = float(m["time_s"])
-        elif m.get("kind") == "practice_end" and start is not None:
-            out.append((start, float(m["time_s"])))
-            start = None
-    if start is not None:
-        out.append((start, math.inf))
-    return out
+    return marked_practice(side.get("markers"))
 
 
 def without_practice(review: SessionReview, windows: list[tuple[float, float]]) -> SessionReview:
