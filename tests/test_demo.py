@@ -114,17 +114,28 @@ async def test_after_practice_hinges_the_set_counts_from_rep_1_live_and_in_revie
     tmp_path: Path,
 ) -> None:
     """Two practice hinges, then the set: live, the set's first rep was "rep 3" while the
-    review of the recording (which leaves practice hinges out) called it rep 1."""
+    review of the recording (which leaves practice hinges out) called it rep 1. The live
+    view's rep counter said "reps 4" (practice hinges counted) while the closing line and
+    the review said 2."""
+    import io
+
+    from rich.console import Console
+
     from hipfirst.cli import main
+    from hipfirst.recording.practice import set_totals
     from hipfirst.setflow import SetFlow
+    from hipfirst.view import Dashboard
 
     out = tmp_path / "practice.csv"
     opts = DemoOptions(exercise="rdl", reps=4, faults={}, seed=23, speed=8.0, out_file=out)
-    flow = SetFlow(practice_reps=2, say=lambda _: None)
-    res = await run_demo(opts, hooks=[flow])
+    view = Dashboard(exercise="rdl", console=Console(file=io.StringIO()))
+    flow = SetFlow(practice_reps=2, say=view.say)
+    res = await run_demo(opts, hooks=[view, flow])
     assert len(flow.practice_windows) == 1
     ends = [e.rep_index for e in res.summary.events if e.kind == "rep_end"]
     assert ends == [1, 2, 1, 2]
+    assert (view.state.reps, view.state.last_verdict[:6]) == (2, "rep 2:")
+    assert set_totals(res.summary).startswith("2 reps, ")
     csv = tmp_path / "reps.csv"
     assert main(["review", str(out), "--csv", str(csv), "--quiet"]) == 0
     assert [ln.split(",")[0] for ln in csv.read_text().splitlines()[1:]] == ["1", "2"]

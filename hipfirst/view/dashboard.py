@@ -25,6 +25,7 @@ from rich.text import Text
 from analysis.results import LiveEvent
 from firmware_bridge.manager import LinkEvent, SensorStatus
 from hipfirst.live.session import LiveHooks
+from hipfirst.recording.practice import in_practice, practice_windows
 from hipfirst.report.words import verdict
 
 TRACE_LEN = 40
@@ -218,10 +219,18 @@ class Dashboard(LiveHooks):
             s.alerts.append(f"rep {event.rep_index}: {event.message or event.flag}")
         elif event.kind == "rep_end" and event.rep is not None:
             s.in_rep = False
+            s.last_good = not event.rep.flags
+            if self._in_practice(event.time_s):  # not the set's: the summary, review agree
+                s.last_verdict = f"practice hinge: {verdict(event.rep)}"
+                return
             s.reps += 1
             s.flagged += bool(event.rep.flags)
             s.last_verdict = f"rep {event.rep.index}: {verdict(event.rep)}"
-            s.last_good = not event.rep.flags
+
+    def _in_practice(self, time_s: float) -> bool:
+        """In a practice phase the set flow marked (``--practice N``) on the session."""
+        markers = getattr(getattr(self.session, "summary", None), "markers", None)
+        return in_practice(time_s, practice_windows(markers))
 
     def on_link(self, event: LinkEvent) -> None:
         self.state.sensors.setdefault(event.sensor, SensorRow()).state = event.kind
