@@ -229,7 +229,10 @@ def test_cli_bad_input_is_one_line_and_exit_2(
     broken.write_text("\n".join(lines) + "\n")
     single = tmp_path / "single.csv"
     single.write_text(src.read_text() + "9.0,hip,0,0,1,0,0,0\n")
+    side = src.with_suffix(".json")  # -o the sidecar replaced it with the up CSV
+    side.write_text('{"exercise": "rdl"}')
     cases = [
+        ([str(src), "-o", str(side)], "is the input's sidecar"),
         ([str(tmp_path / "none.csv"), "-o", str(out)], "none.csv"),
         ([str(broken), "-o", str(out)], "broken.csv:6"),
         ([str(single), "-o", str(out)], "'hip' has only 1 sample"),
@@ -244,6 +247,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and needle in err and "Traceback" not in err, err
     assert src.read_bytes() == before
+    assert side.read_text() == '{"exercise": "rdl"}'
     assert not out.exists()
     assert list(tmp_path.glob(".*.part")) == []
 

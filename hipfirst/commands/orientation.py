@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 
 from analysis.errors import InputError
 from analysis.orientation import UpEstimator
-from analysis.session_csv import read_session_csv
+from analysis.session_csv import read_session_csv, sidecar_path
 from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
 from hipfirst.outfile import open_output
@@ -48,6 +48,8 @@ def _check(src: Path, out: Path) -> None:
         raise UserError(f"{out}: directory {out.parent} does not exist")
     if out.exists() and out.resolve() == src.resolve():
         raise UserError(f"{out}: is the input file; choose another output name")
+    if out.exists() and out.resolve() == sidecar_path(src).resolve():
+        raise UserError(f"{out}: is the input's sidecar; choose another output name")
 
 
 def estimate_up(path: Path) -> list[tuple[str, np.ndarray, np.ndarray]]:
