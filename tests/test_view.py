@@ -198,3 +198,21 @@ def test_angle_rows_fit_the_terminal_with_value_and_newest_trace_point(width: in
     if width >= 100:  # as designed: a 30-cell bar and all 40 trace points
         assert rows["hip"].endswith("42.0° " + "▁" * 39 + "▅")
         assert len(rows["hip"].split("°")[0]) == len("hip    ") + 30 + len(f" {42.0:6.1f}")
+
+
+def test_a_rep_whose_lumbar_angle_was_lost_is_not_called_good_live() -> None:
+    """``demo --drop-link lumbar@14:4``: the rep in the hole has no lumbar figures; the
+    review calls it "no fault seen (not measured: ...)", the live view called it "good:
+    hips first, back steady" in green and the quiet line "ok"."""
+    lost = RepResult(3, 16.6, 19.3, 20.4, 86.1, None, None, 16.6, None, None, ())
+    d = Dashboard(exercise="rdl")
+    d.on_event(LiveEvent("rep_end", 20.4, 3, rep=lost))
+    out = text(d)
+    assert "rep 3: no fault seen (not measured: hips-first order, rounding, arching)" in out
+    assert "good" not in out and d.state.last_good is None
+    buf = io.StringIO()
+    QuietLines(out=buf).on_event(LiveEvent("rep_end", 20.4, 3, rep=lost))
+    assert buf.getvalue() == (
+        "   20.40 s  rep 3: hip 86°, lumbar peak ?: no fault seen (not measured: "
+        "hips-first order, rounding, arching)\n"
+    )

@@ -26,7 +26,7 @@ from analysis.results import LiveEvent
 from firmware_bridge.manager import LinkEvent, SensorStatus
 from hipfirst.live.session import LiveHooks
 from hipfirst.recording.practice import in_practice, practice_windows
-from hipfirst.report.words import verdict
+from hipfirst.report.words import rep_unchecked, verdict
 
 TRACE_LEN = 40
 """Points in the angle traces (one per frame: 5 s at 8 Hz)."""
@@ -219,13 +219,16 @@ class Dashboard(LiveHooks):
             s.alerts.append(f"rep {event.rep_index}: {event.message or event.flag}")
         elif event.kind == "rep_end" and event.rep is not None:
             s.in_rep = False
-            s.last_good = not event.rep.flags
+            # a rep whose lumbar (or hip) angle was not known through it is not "good"
+            missing = rep_unchecked(event.rep)
+            said = verdict(event.rep, not_checked=missing)
+            s.last_good = False if event.rep.flags else (None if missing else True)
             if self._in_practice(event.time_s):  # not the set's: the summary, review agree
-                s.last_verdict = f"practice hinge: {verdict(event.rep)}"
+                s.last_verdict = f"practice hinge: {said}"
                 return
             s.reps += 1
             s.flagged += bool(event.rep.flags)
-            s.last_verdict = f"rep {event.rep.index}: {verdict(event.rep)}"
+            s.last_verdict = f"rep {event.rep.index}: {said}"
 
     def _in_practice(self, time_s: float) -> bool:
         """In a practice phase the set flow marked (``--practice N``) on the session."""

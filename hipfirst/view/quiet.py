@@ -19,7 +19,7 @@ from analysis.results import LiveEvent
 from analysis.stream import LatestAngles
 from firmware_bridge.manager import GapEvent, LinkEvent
 from hipfirst.live.session import LiveHooks
-from hipfirst.report.words import verdict
+from hipfirst.report.words import rep_unchecked, verdict
 
 LINK_KINDS = ("streaming", "disconnected", "retrying", "failed")
 
@@ -52,8 +52,11 @@ class QuietLines(LiveHooks):
             self._line(event.time_s, f"rep {event.rep_index}: ALERT {event.flag}: {event.message}")
         elif event.kind == "rep_end" and event.rep is not None:
             r = event.rep
-            flags = ", ".join(r.flags) or "ok"
+            missing = rep_unchecked(r)  # an angle lost mid-rep, or a sensor not worn
+            flags = ", ".join(r.flags) or ("ok" if not missing else "")
             words = f" ({verdict(r)})" if r.flags else ""
+            if not r.flags and missing:
+                words = verdict(r, not_checked=missing)
             self._line(
                 event.time_s,
                 f"rep {r.index}: hip {_deg(r.hip_rom_deg)}, lumbar peak "
