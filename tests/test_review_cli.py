@@ -365,3 +365,22 @@ def test_json_never_writes_negative_zero() -> None:
                     lumbar_onset_s=1.0, lumbar_lead_ms=-0.01)  # fmt: skip
     out = json.dumps(rep.to_json())
     assert "-0.0" not in out and '"lumbar_min_deg": 0.0' in out
+
+
+def test_file_names_are_printed_as_they_are_not_as_markup(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``recordings/q[/i]z.csv`` (a folder ``q[``): the table's title went through rich
+    markup, "[/i]" a closing tag: MarkupError traceback, exit 1; "[bold]y.csv" lost its
+    "[bold]"."""
+    (tmp_path / "q[").mkdir()
+    odd = tmp_path / "q[" / "i]z.csv"
+    odd.write_bytes(files["clean"].read_bytes())
+    out = tmp_path / "q[" / "i]out.csv"
+    assert main(["review", str(odd), "--csv", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert str(odd) in printed and f"Wrote rep table: {out}" in printed
+    bold = tmp_path / "[bold]y.csv"
+    bold.write_bytes(files["clean"].read_bytes())
+    assert main(["review", str(bold)]) == 0
+    assert str(bold) in capsys.readouterr().out

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from analysis.config import EXERCISES, PipelineConfig
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     if err.is_terminal and not (args.json or args.quiet):
         columns = (TextColumn("{task.description}"), BarColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task(f"reviewing {args.file.name}", total=1.0)
+            task = bar.add_task(f"reviewing {escape(args.file.name)}", total=1.0)
             review, cfg, source = load_and_review(
                 args.file,
                 args.exercise,
@@ -179,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
     where = {"sidecar": "from the sidecar", "file name": "from the file name"}.get(source, source)
     out.print(f"Exercise: {cfg.exercise} ({where})", highlight=False)
     for line in summary_lines(review):
-        out.print(line, highlight=False)
+        out.print(line, highlight=False, markup=False)
     if any("lumbar_first" in r.flags for r in review.reps):
         out.print(f"[dim]{NOTE}[/dim]")
     for path, what in (
@@ -188,5 +189,5 @@ def run(args: argparse.Namespace) -> int:
         (args.report, "report"),
     ):
         if path:
-            out.print(f"Wrote {what}: {path}", highlight=False)
+            out.print(f"Wrote {what}: {path}", highlight=False, markup=False)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.table import Table
+from rich.text import Text
 
 from analysis.hold import review_holds
 from analysis.results import SessionReview
@@ -23,7 +24,7 @@ def rep_table(review: SessionReview) -> Table:
     """rep, start, hip range, lumbar peak flexion/extension, lead, tempo, verdict."""
     skip = unchecked(review)
     t = Table(
-        title=review.file,
+        title=Text(review.file),  # a file name is not rich markup ("q[/i]z.csv" raised)
         title_justify="left",
         caption=(
             f"{NOT_MEASURED} = not measured with these sensors (lead: or the back moved under "
