@@ -124,9 +124,12 @@ def test_recording_paths_are_checked_before_the_sensors_start(
         (["--assign", "lumbar"], "--assign: 'lumbar' is not PLACEMENT=ADDRESS"),
         (["--mute", "bogus"], "--mute: unknown fault 'bogus'"),
         (["--out-dir", "{tmp}/afile"], "afile: is a file, expected a folder for recordings"),
+        # scan -1 s looked for no time and said "no supported sensors found"
+        (["scan", "--timeout", "-1"], "--timeout must be more than 0 and at most 600 s"),
+        (["scan", "--timeout", "nan"], "--timeout must be more than 0 and at most 600 s"),
     ],
 )
-def test_monitor_options_are_checked_before_the_scan(
+def test_live_options_are_checked_before_the_scan(
     extra: list[str],
     says: str,
     tmp_path: Path,
@@ -139,7 +142,8 @@ def test_monitor_options_are_checked_before_the_scan(
     monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path}/no-such-socket")
     monkeypatch.setenv("HIPFIRST_SENSORS_CONFIG", str(tmp_path / "sensors.json"))
     (tmp_path / "afile").write_text("")
-    argv = ["monitor", "--quiet", "--audio", "none", *[a.format(tmp=tmp_path) for a in extra]]
+    given = [a.format(tmp=tmp_path) for a in extra]
+    argv = given if given[0] == "scan" else ["monitor", "--quiet", "--audio", "none", *given]
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert says in err and err.count("\n") == 1 and "Bluetooth" not in err

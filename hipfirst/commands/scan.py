@@ -7,6 +7,7 @@ import asyncio
 
 from firmware_bridge.manager.scan import FoundSensor, read_batteries, scan
 from hipfirst.commands import COMMANDS
+from hipfirst.errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,6 +36,8 @@ async def _scan(args: argparse.Namespace) -> list[FoundSensor]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not 0 < args.timeout <= 600:  # NaN too; -1 scanned for no time: "no sensors found"
+        raise UserError(f"--timeout must be more than 0 and at most 600 s, got {args.timeout}")
     for line in format_found(asyncio.run(_scan(args))):
         print(line)
     return 0
