@@ -72,6 +72,8 @@ def test_a_negative_or_nan_cooldown_is_a_usage_error(
         # "2 with faults" and a truth file naming knee_dominant reps, simulated unbent
         (["simulate", "--exercise", "row", "--faults", "knee:2", "-o", "{tmp}/x.csv"], "rows"),
         (["demo", "--exercise", "row", "--faults", "knee:1", "--no-record"], "not simulated"),
+        # a drop after the set's end never happened: "0 gaps", no word about it
+        (["demo", "--drop-link", "lumbar@1e9:4", "--no-record", "--quiet"], "the set is over"),
         # wrote a lumbar-only session (the review refuses it) as if two sensors were worn
         (["simulate", "--sensors", "lumbar,lumbar", "-o", "{tmp}/x.csv"], "two or three of"),
         (["simulate", "--sensors", "lumbar,sacrum,lumbar", "-o", "{tmp}/x.csv"], "given twice"),

@@ -108,6 +108,12 @@ def run(args: argparse.Namespace) -> int:
         sim = demo_sim(opts)
     except ValueError as exc:
         raise UserError(f"--faults: {exc}") from exc
+    set_s = max(float(st.time_s[-1]) for st in sim.session.sensors.values())
+    for placement, (at_s, _) in dropouts.items():
+        if at_s >= set_s:  # it never happened, and the set ended with "0 gaps"
+            raise UserError(
+                f"--drop-link: {placement}@{at_s:g}: the set is over after {set_s:.0f} s"
+            )
     return asyncio.run(_demo(opts, args, sim))
 
 
