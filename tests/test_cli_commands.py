@@ -116,6 +116,9 @@ def test_recording_paths_are_checked_before_the_sensors_start(
         assert says in err and err.count("\n") == 1
         assert "Stand tall" not in out
     assert afile.read_text() == "keep me\n"
+    # simulate: "afile: File exists", from mkdir
+    assert main(["simulate", "--reps", "1", "-o", str(afile / "x.csv")]) == 2
+    assert f"{afile}: is a file, expected a folder" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from hipfirst.commands import COMMANDS
 from hipfirst.commands.faults import parse_faults
 from hipfirst.errors import UserError
 from hipfirst.recording import RecordingMeta, recording_path, write_sidecar
+from hipfirst.recording.naming import check_folder
 
 MAX_REPS = 1000
 """Reps one simulation may hold (about 2.5 hours of hinges)."""
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     out = args.output or recording_path(args.exercise)
+    check_folder(out.parent)  # mkdir said only "afile: File exists"
     out.parent.mkdir(parents=True, exist_ok=True)
     # X.csv.gz shares its sidecar and truth file with X.csv: never write over another's
     for taken in (out, sidecar_path(out), truth_path(out)):
