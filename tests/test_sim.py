@@ -124,3 +124,30 @@ def test_truth_file_round_trip(tmp_path: Path) -> None:
     reps, angles = read_truth(p)
     assert reps == res.reps
     np.testing.assert_allclose(angles.hip_deg, res.angles.hip_deg, atol=0.006)
+
+
+@pytest.mark.parametrize("exercise", ["row", "deadlift", "swing"])
+def test_a_set_begun_in_its_hinge_holds_the_bottom_posture_still_from_time_0(
+    exercise: str,
+) -> None:
+    cfg = SimConfig(exercise=exercise, reps=2, seed=1042, start="hinge", still_start_s=3.0)
+    sim = simulate(cfg)
+    a = sim.angles
+    first = a.time_s < 3.0
+    assert a.hip_deg[0] > 50.0  # in the hinge, not standing
+    assert np.ptp(a.hip_deg[first]) < 2.5  # held (a row's pulls start after the 3 s)
+    assert np.ptp(a.thigh_deg[first]) < 0.5 and a.thigh_deg[0] < -4.0
+    assert abs(a.hip_deg[-1]) < 0.5  # it ends standing
+    # still: the sensors read 1 g and hardly turn while the hinge is held
+    for st in sim.session.sensors.values():
+        held = st.time_s < 3.0
+        assert np.abs(np.linalg.norm(st.acc_g[held], axis=1) - 1.0).max() < 0.05
+        assert np.abs(st.gyr_dps[held]).max() < 8.0
+    r1 = sim.reps[0]
+    assert r1.hip_onset_s == r1.bottom_s == 0.0 and r1.faults == ()
+    # the other reps start standing, as in a standing start
+    assert sim.reps[1].hip_rom_deg > 50.0
+    assert sim.config.to_json()["start"] == "hinge"
+    assert "start" not in replace(cfg, start="standing").to_json()
+    with pytest.raises(ValueError, match="unknown start"):
+        simulate(replace(cfg, start="sitting"))

@@ -93,6 +93,13 @@ class SimConfig:
     """Residual drift of each sensor's timeline (each drawn in ±this)."""
     still_start_s: float = 3.0
     still_end_s: float = 2.0
+    start: str = "standing"
+    """``"standing"``: the session starts with ``still_start_s`` of standing still, then the
+    first rep. ``"hinge"``: no standing start; the lifter is already in the first rep's
+    bottom posture at time 0 and holds it still for ``still_start_s`` (a set begun in its
+    held hinge), then goes on as usual: up, and the later reps. That first rep has no
+    descent, so it carries no fault but a row's hold faults (drift, rounding, arching); its
+    truth has ``hip_onset_s`` = ``bottom_s`` = 0."""
     row_pulls: int = 8
     sway: bool = True
     """Small out-of-plane sway and postural wobble."""
@@ -130,7 +137,7 @@ class SimConfig:
             "still_start_s": self.still_start_s,
             "row_pulls": self.row_pulls,
             "slips": [x.to_json() for x in self.slips],
-        }
+        } | ({} if self.start == "standing" else {"start": self.start})
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -90,19 +90,23 @@ def plan(cfg: SimConfig, rng: np.random.Generator) -> Lifter:
     if "knee_dominant" in faults and cfg.exercise == "row":
         # the row's held hinge never bent the knees more: the truth said it did
         raise ValueError("knee_dominant is not simulated for rows (the hold keeps its knees)")
+    if cfg.start not in ("standing", "hinge"):
+        raise ValueError(f"unknown start {cfg.start!r}; known: standing, hinge")
     style = STYLES[cfg.exercise]
     body = Lifter()
-    t = cfg.still_start_s
-    body.still_windows.append((0.0, t))
+    in_hinge = cfg.start == "hinge"
+    t = 0.0 if in_hinge else cfg.still_start_s
+    body.still_windows.append((0.0, cfg.still_start_s))
     index = 0
     for s in range(cfg.sets):
         labels = _assign(faults, cfg.reps, rng)
         for r in range(cfg.reps):
             index += 1
+            settled = cfg.still_start_s if in_hinge and index == 1 else None
             if cfg.exercise == "row":
-                t = _row(body, style, cfg, rng, t, index, s, labels[r])
+                t = _row(body, style, cfg, rng, t, index, s, labels[r], settled)
             else:
-                t = _hinge_rep(body, style, cfg, rng, t, index, s, labels[r])
+                t = _hinge_rep(body, style, cfg, rng, t, index, s, labels[r], settled)
         if s + 1 < cfg.sets:
             body.still_windows.append((t, t + cfg.rest_s))
             body.rests.append((t, t + cfg.rest_s))
@@ -157,10 +161,15 @@ def _hinge_rep(
     index: int,
     set_index: int,
     faults: tuple[str, ...],
+    settled_s: float | None = None,
 ) -> float:
+    """One rep from the top posture at ``t``; with ``settled_s`` the lifter is already in
+    its bottom posture at ``t`` and holds it still that long (no descent, no fault)."""
     swing = cfg.exercise == "swing"
     rom, down, hold = _u(rng, style.rom_deg), _u(rng, style.down_s), _u(rng, style.hold_s)
     up, rest = _u(rng, style.up_s), _u(rng, style.rest_s)
+    if settled_s is not None:
+        return _from_bottom(body, style, rng, t, index, set_index, rom, settled_s + hold, up, rest)
     lead = 0.0
     if "lumbar_first" in faults:
         lead = float(rng.uniform(0.15, 0.30 if swing else 0.45))
@@ -210,6 +219,32 @@ def _hinge_rep(
     return end + rest
 
 
+def _from_bottom(
+    body: Lifter,
+    style: Style,
+    rng: np.random.Generator,
+    t: float,
+    index: int,
+    set_index: int,
+    rom: float,
+    hold_s: float,
+    up_s: float,
+    rest_s: float,
+) -> float:
+    """A hinge rep begun in its bottom posture (held from ``t`` for ``hold_s``): only the
+    way up. The posture is the channels' starting value, so it holds from time 0."""
+    amp = _u(rng, style.lumbar_deg)
+    up_on = t + hold_s
+    end = up_on + up_s
+    for ch, k in ((body.hip, 1.0), (body.thigh, -style.k_thigh), (body.shank, style.k_shank)):
+        ch.base_deg += k * rom
+        ch.move(t0_s=up_on, dur_s=up_s, delta_deg=-k * rom)
+    body.lumbar.base_deg += amp
+    body.lumbar.move(t0_s=up_on, dur_s=up_s, delta_deg=-amp)
+    body.reps.append(PlannedRep(index, set_index, t, t, up_on, end, t, style.k_thigh))
+    return end + rest_s
+
+
 def _row(
     body: Lifter,
     style: Style,
@@ -219,23 +254,33 @@ def _row(
     index: int,
     set_index: int,
     faults: tuple[str, ...],
+    settled_s: float | None = None,
 ) -> float:
-    """Hinge down, hold while pulling ``row_pulls`` times, stand up."""
+    """Hinge down, hold while pulling ``row_pulls`` times, stand up. With ``settled_s`` the
+    lifter is already in the hinge at ``t`` and holds it still that long before the pulls
+    (no descent; ``lumbar_first`` is dropped)."""
     rom, down, up = _u(rng, style.rom_deg), _u(rng, style.down_s), _u(rng, style.up_s)
+    if settled_s is not None:
+        faults = tuple(f for f in faults if f != "lumbar_first")
     lead = float(rng.uniform(0.15, 0.45)) if "lumbar_first" in faults else 0.0
     hip_on = t + lead
-    bottom = hip_on + down
+    bottom = hip_on + down if settled_s is None else t
     pulls = max(1, cfg.row_pulls)
     pull_s = 1.6
-    hold = 0.6 + pulls * pull_s
+    settle = 0.0 if settled_s is None else settled_s
+    hold = 0.6 + pulls * pull_s + settle
     up_on = bottom + hold
     end = up_on + up
     k = style.k_thigh
     drift = -float(rng.uniform(10, 15)) if "torso_drift" in faults else 0.0
+    p_start = bottom + settle + 0.3  # the pulls (and any hold fault) begin here
     for ch, kk in ((body.hip, 1.0), (body.thigh, -k), (body.shank, style.k_shank)):
-        ch.move(t0_s=hip_on, dur_s=down, delta_deg=kk * rom)
+        if settled_s is None:
+            ch.move(t0_s=hip_on, dur_s=down, delta_deg=kk * rom)
+        else:
+            ch.base_deg += kk * rom
         if drift:
-            ch.move(t0_s=bottom + 0.3, dur_s=hold - 0.6, delta_deg=kk * drift)
+            ch.move(t0_s=p_start, dur_s=hold - settle - 0.6, delta_deg=kk * drift)
         ch.move(t0_s=up_on, dur_s=up, delta_deg=-kk * (rom + drift))
     lum = body.lumbar
     if "lumbar_first" in faults:
@@ -245,23 +290,29 @@ def _row(
     else:
         amp = _u(rng, style.lumbar_deg)
         lum_on = hip_on + float(np.clip(rng.normal(0, 0.012), -0.025, 0.025))
-        lum.move(t0_s=lum_on, dur_s=down, delta_deg=amp)
+        if settled_s is None:
+            lum.move(t0_s=lum_on, dur_s=down, delta_deg=amp)
+        else:
+            lum_on = t
+            lum.base_deg += amp
     extra = 0.0
     if "lumbar_flexion" in faults:
         extra = float(rng.uniform(21, 28))
     elif "lumbar_extension" in faults:
         extra = -float(rng.uniform(13, 18)) - amp
     if extra:
-        lum.move(t0_s=bottom + 0.3, dur_s=0.5 * hold, delta_deg=extra)
+        lum.move(t0_s=p_start, dur_s=0.5 * (hold - settle), delta_deg=extra)
     lum.move(t0_s=up_on, dur_s=up, delta_deg=-(amp + extra))
     # each pull: the lats pull the trunk a little into extension and the hips rock
     for p in range(pulls):
-        p0 = bottom + 0.3 + p * pull_s
+        p0 = p_start + p * pull_s
         wob = float(rng.uniform(0.8, 1.6))
         lum.move(t0_s=p0, dur_s=0.6, delta_deg=-wob)
         lum.move(t0_s=p0 + 0.9, dur_s=0.7, delta_deg=wob)
         rock = float(rng.uniform(0.5, 1.2))
         body.hip.move(t0_s=p0, dur_s=0.6, delta_deg=-rock)
         body.hip.move(t0_s=p0 + 0.9, dur_s=0.7, delta_deg=rock)
+    if settled_s is not None:
+        hip_on = t
     body.reps.append(PlannedRep(index, set_index, hip_on, bottom, up_on, end, lum_on, k, faults))
     return end + _u(rng, style.rest_s)

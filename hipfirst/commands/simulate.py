@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--sensors", default="lumbar,sacrum,thigh")
     p.add_argument("--accel-only", action="store_true", help="devices without a gyroscope")
     p.add_argument("--drop-rate", type=float, default=0.0, help="share of samples lost")
+    p.add_argument(
+        "--start",
+        choices=("standing", "hinge"),
+        default="standing",
+        help="hinge: no standing start, the set begins in its held hinge (standing)",
+    )
     p.add_argument("-o", "--output", type=Path, help="CSV path (default: recordings/<time>_<ex>)")
     p.set_defaults(func=run)
 
@@ -63,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         sensors=sensors,
         accel_only=args.accel_only,
         drop_rate=args.drop_rate,
+        start=args.start,
     )
     try:
         res = simulate(cfg)
