@@ -32,6 +32,11 @@ slip: one segment alone held off its neutral, perfectly still, for 10 s of a res
 (standing slouched, one knee bent); it is then that sensor's zero until the next rest in
 the starting stance.
 
+Every later still window is also logged by posture (``postures``, ``analysis/stance.py``):
+whether the first still posture was standing can only be judged from where the lifter
+comes to rest later (a set begun in its held hinge makes the hinge the neutral). Offline
+review then re-runs with a neutral given from the first sample (``seed``).
+
 A re-anchor is blended in over ``ramp_s`` (normalised linear interpolation from the
 neutral in use to the new one), not stepped: stillness is only known with the lag of its
 low-pass, so a window can complete just as the next rep starts, and a step of a few
@@ -42,6 +47,8 @@ live lumbar-first alerts by up to 170 ms). The first neutral applies at once.
 from __future__ import annotations
 
 import numpy as np
+
+from analysis.stance import PostureLog
 
 
 class NeutralFinder:
@@ -81,10 +88,26 @@ class NeutralFinder:
         self.sensor_best_run = np.zeros(n_sensors, dtype=int)
         """Longest still stretch per sensor (grid samples), tracked until neutral is found."""
         self._views: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.postures = PostureLog(n_sensors, window_s=self.n_win / grid_hz)
+        """Every later still window, for the check that the neutral was standing
+        (``analysis/stance.py``; needs ``reanchor``, which keeps the windows coming)."""
 
     @property
     def found(self) -> bool:
         return self.u0 is not None
+
+    def seed(self, u0: np.ndarray, time_s: float) -> None:
+        """Use ``u0`` (``(S, 3)`` unit vectors) as the neutral from the first sample on,
+        instead of searching one (offline review, when the first still posture was not
+        standing and a later one was: ``analysis/stance.py``). ``time_s``: when that
+        posture was seen, for the record (``anchors``). Later still windows re-anchor
+        against it as against a found neutral."""
+        u = np.array(u0, dtype=float).reshape(self._s, 3)
+        u /= np.linalg.norm(u, axis=1, keepdims=True)
+        self.u0_original = u
+        self.u0 = u
+        self.anchors.append((float(time_s), True))
+        self.postures.start(float(time_s), u, held=False)
 
     def update(self, time_s: np.ndarray, up: np.ndarray, still: np.ndarray) -> np.ndarray:
         """``up`` (S, m, 3) unit vectors, ``still`` (S, m) bools -> u0 per sample (S, m, 3).
@@ -133,7 +156,9 @@ class NeutralFinder:
                 self.u0_original = mean
                 self.u0 = mean
                 self.anchors.append((float(time_s[h]), True))
+                self.postures.start(float(time_s[h]), mean, held=True)
             else:
+                self.postures.add(float(time_s[h]), mean, new_run=bool(run[h] == self.n_win))
                 cos = (mean * self.u0_original).sum(axis=1)
                 near = cos >= self.cos_max
                 ok = bool(near.all())

@@ -37,6 +37,7 @@ from analysis.recalibration import (
 )
 from analysis.results import AngleSeries, RepResult, SensorInfo, SessionReview
 from analysis.session import Session
+from analysis.stance import NotStanding, axes_for_standing, not_standing_note
 from analysis.stream import LEAD_NEEDS_GYRO, SensorSpec, StreamingPipeline
 from analysis.up import PrecomputedUp, UpSource
 
@@ -76,9 +77,11 @@ def run_pipeline(
     learn_s: float | None = None,
     up_sources: dict[str, UpSource] | None = None,
     span_s: tuple[float, float] | None = None,
+    neutral: tuple[dict[str, np.ndarray], float] | None = None,
 ) -> StreamingPipeline:
     """Run the whole session through a recording ``StreamingPipeline`` and return it
-    (``up_sources``: see ``StreamingPipeline``; default the causal estimator, as live).
+    (``up_sources``, ``neutral``: see ``StreamingPipeline``; default the causal
+    estimator, as live, and the first still stretch).
     ``span_s``: only the samples with ``start <= time_s < end`` (a stretch between two
     re-calibrations), as a fresh pipeline for the whole session's sensors would get them."""
     specs = sensor_specs(session)
@@ -90,6 +93,7 @@ def run_pipeline(
             hold_laggards=False,
             axes=axes,
             up_sources=up_sources,
+            neutral=neutral,
         )
     except ValueError as exc:
         raise InputError(session.source, str(exc)) from exc
@@ -185,6 +189,9 @@ class _Segment:
     pipe: StreamingPipeline
     carried: CarriedAxes | None = None
     """After a re-calibration whose new neutral was found: what carried over."""
+    not_standing: NotStanding | None = None
+    """The first still posture looked like a hinge and a later one like standing
+    (``analysis/stance.py``); the stretch was measured from that one if ``returned``."""
 
 
 def _review_segment(
@@ -197,10 +204,14 @@ def _review_segment(
     relearn: Iterable[str],
     keep_axis_max_deg: float,
     progress: Callable[[float], None] | None,
-) -> tuple[StreamingPipeline, CarriedAxes | None]:
+) -> tuple[StreamingPipeline, CarriedAxes | None, NotStanding | None]:
     """Both passes over one stretch (``span_s`` None: the whole recording). ``before``:
     the neutral and axes in use when this stretch's re-calibration was made (None: it is
-    the first stretch, or no neutral was ever found before it)."""
+    the first stretch, or no neutral was ever found before it). When pass 2 finds that
+    the first still posture looked like a hinge and a later one like standing
+    (``PostureLog``), that verdict is returned, and if the lifter came back to the
+    standing posture a third pass measures the stretch from it, with the axes re-signed
+    for it."""
     half = None if progress is None else (lambda f: progress(0.5 * f))
     first = run_pipeline(
         session, cfg, progress=half, learn_s=LEARN_S, up_sources=ups, span_s=span_s
@@ -221,11 +232,25 @@ def _review_segment(
         keep = np.isfinite(carried.axes).all(axis=1)
         seed[keep] = carried.axes[keep]
     if not np.isfinite(seed).any():
-        return first, carried
-    axes = {n: seed[i] for i, n in enumerate(first.layout.sensors)}
+        return first, carried, None
+    names = first.layout.sensors
+    axes = {n: seed[i] for i, n in enumerate(names)}
     rest = None if progress is None else (lambda f: progress(0.5 + 0.5 * f))
     pipe = run_pipeline(session, cfg, progress=rest, axes=axes, up_sources=ups, span_s=span_s)
-    return pipe, carried
+    log = pipe.neutral.postures
+    verdict = pipe.not_standing
+    if verdict is None or log.p0 is None or not verdict.returned:
+        return pipe, carried, verdict  # told, not re-measured (see ``NotStanding.returned``)
+    signed = axes_for_standing(log.p0, verdict.standing_u, pipe.tilt.axis)
+    pipe = run_pipeline(
+        session,
+        cfg,
+        axes={n: signed[i] for i, n in enumerate(names)},
+        up_sources=ups,
+        span_s=span_s,
+        neutral=({n: verdict.standing_u[i] for i, n in enumerate(names)}, verdict.standing_s),
+    )
+    return pipe, carried, verdict
 
 
 def review_session(
@@ -282,7 +307,7 @@ def review_session(
     done = 0.0
     for span, w, names in zip(spans, weights, relearns, strict=True):
         part = None if progress is None else (lambda f, d=done, w=w: progress(d + w * f))
-        pipe, carried = _review_segment(
+        pipe, carried, verdict = _review_segment(
             session,
             cfg,
             span,
@@ -293,7 +318,7 @@ def review_session(
             progress=part,
         )
         done += w
-        segments.append(_Segment(span or (-math.inf, math.inf), pipe, carried))
+        segments.append(_Segment(span or (-math.inf, math.inf), pipe, carried, verdict))
         if pipe.neutral.u0 is not None:
             before = (np.array(pipe.neutral.u0), np.array(pipe.tilt.axis))
     measured = [g for g in segments if g.pipe.neutral.found]
@@ -351,11 +376,17 @@ def _assemble(
                     f"consistently about one axis, to learn its flexion axis{after}: its tilt "
                     "is the unsigned angle from neutral"
                 )
-    t_neutral = next(g.pipe.neutral.anchors[0][0] for g in segments if g.pipe.neutral.found)
-    if t_neutral - float(time_s[0]) > 10.0:
+    first = next(g for g in segments if g.pipe.neutral.found)
+    t_neutral = first.pipe.neutral.anchors[0][0]
+    remeasured = first.not_standing is not None and first.not_standing.returned
+    if not remeasured and t_neutral - float(time_s[0]) > 10.0:
         missing.append(
             f"standing-still neutral found only at {t_neutral:.1f} s; nothing before it is measured"
         )
+    for k, g in enumerate(segments):
+        if g.not_standing is not None:
+            after = "" if k == 0 else f" after the re-calibration at {g.span_s[0]:.1f} s"
+            missing.append(not_standing_note(g.not_standing, layout.sensors) + after)
     for g in segments:
         for t_slip, i, deg in g.pipe.neutral.slips:
             missing.append(
@@ -385,6 +416,11 @@ def _assemble(
     settings = cfg.settings()
     settings["reanchors"] = [t for g in segments for t, ok in g.pipe.neutral.anchors[1:] if ok]
     settings["orientation"] = "two-direction (smoothed)" if smooth else "causal (as live)"
+    settings["neutral_from_standing_s"] = [
+        round(g.not_standing.standing_s, 4)
+        for g in segments
+        if g.not_standing is not None and g.not_standing.returned
+    ]
     if len(segments) > 1:
         settings["recalibrations"] = [_recalibration_json(g) for g in segments[1:]]
     return SessionReview(

@@ -6,7 +6,8 @@ Stages (each a small object with explicit state, the same ones offline review us
 2. common time base (``GridResampler``): up vectors, accelerometer and gyro norm of every
    sensor on one uniform grid;
 3. stillness (``GridStill``): quiet gyro and accelerometer, all sensors at once;
-4. neutral (``NeutralFinder``): the first 2 s where every sensor is still;
+4. neutral (``NeutralFinder``): the first 2 s where every sensor is still (its later
+   still windows are logged, ``stance.PostureLog``: was that neutral standing?);
 5. flexion axis and signed tilt per segment (``AxisTilt``);
 6. angles (``compute_angles``): hip = pelvis − thigh, lumbar = trunk − pelvis;
 7. reps, onsets, alerts, per-rep results (``RepTracker``).
@@ -29,6 +30,7 @@ from analysis.angles import AngleLayout, compute_angles, layout_for
 from analysis.calibration import NeutralFinder
 from analysis.config import PipelineConfig
 from analysis.results import LiveEvent, RepResult
+from analysis.stance import NotStanding
 from analysis.still import GridStill
 from analysis.tilt import AxisTilt
 from analysis.tracker import RepTracker
@@ -105,11 +107,15 @@ class StreamingPipeline:
         hold_laggards: bool = True,
         axes: dict[str, np.ndarray] | None = None,
         up_sources: dict[str, UpSource] | None = None,
+        neutral: tuple[dict[str, np.ndarray], float] | None = None,
     ) -> None:
         """``record`` keeps the grid angles for offline review. ``hold_laggards`` lets a
         sensor that has gone silent be held at its last value so the others keep flowing
         (live; see ``push``); offline review turns it off, as every sample is there.
-        ``axes``: known flexion axes per sensor (see ``AxisTilt.seed``). ``up_sources``:
+        ``axes``: known flexion axes per sensor (see ``AxisTilt.seed``). ``neutral``: a
+        known neutral (up vector per sensor, and when it was seen) used from the first
+        sample instead of the first still stretch (``NeutralFinder.seed``; offline review
+        when the first still posture was not standing). ``up_sources``:
         replaces the causal orientation estimator of those sensors (offline review's
         two-direction estimate, see ``analysis.up.PrecomputedUp``)."""
         self.config = c = config or PipelineConfig()
@@ -149,6 +155,8 @@ class StreamingPipeline:
         )
         if axes:
             self.tilt.seed(np.array([axes.get(n, np.full(3, np.nan)) for n in names], dtype=float))
+        if neutral is not None:
+            self.neutral.seed(np.array([neutral[0][n] for n in names], dtype=float), neutral[1])
         has = {
             "r": True,
             "hip": self.layout.has_hip,
@@ -281,6 +289,13 @@ class StreamingPipeline:
     @property
     def reps(self) -> list[RepResult]:
         return self.tracker.results
+
+    @property
+    def not_standing(self) -> NotStanding | None:
+        """Whether the neutral looked like a hinge and a later still posture like standing,
+        on what has streamed so far (``analysis/stance.py``; meant for the end of a
+        session: during a row set the hold is the newest still posture)."""
+        return self.neutral.postures.not_standing(self.layout.sensors, self.tilt.axis)
 
     # ------------------------------------------------------------------
     @property

@@ -118,8 +118,8 @@ def summary_lines(review: SessionReview) -> list[str]:
         line = f"{n} {rep_s}; {clean} clean."
         if part:
             line += (
-                f" {part} with no fault seen but not fully measured (a sensor's data "
-                "missing during the rep)."
+                f" {part} with no fault seen but not fully measured (part of it not seen: a "
+                "sensor's data missing, or the set begun already in its hinge)."
             )
         lines.append(line)
     for flag, words in SUMMARY.items():
