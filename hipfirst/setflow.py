@@ -207,6 +207,9 @@ class SetFlow(LiveHooks):
         self._fix_from_rest = False
         self._tell(RECALIBRATING)
 
+    def on_note(self, text: str) -> None:
+        self._tell(sentence(text))
+
     def on_button(self, press: ButtonEvent) -> None:
         if press.clicks >= 2:
             self._log_mark("recalibrate", press.time_s, "button", press.sensor)

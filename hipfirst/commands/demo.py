@@ -27,7 +27,7 @@ from hipfirst.live.demo import (
 from hipfirst.live.session import LiveHooks
 from hipfirst.recording.naming import check_folder, check_new_recording
 from hipfirst.recording.practice import set_totals
-from hipfirst.setflow import SetFlow
+from hipfirst.setflow import SetFlow, sentence
 from hipfirst.view import Dashboard, QuietLines
 
 
@@ -147,6 +147,9 @@ async def _demo(opts: DemoOptions, args: argparse.Namespace, sim: SimResult) -> 
         if view_task is not None:
             await view_task
     print(set_totals(result.summary))
+    if view is not None:  # the quiet lines have said them; the live view is gone
+        for note in result.summary.notes:
+            print(sentence(note))
     if result.recording is not None:
         print(f"recorded to {result.recording}")
         print(f"review it:  hipfirst review {result.recording}")

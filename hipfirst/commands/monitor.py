@@ -22,7 +22,7 @@ from hipfirst.live.targets import find_targets
 from hipfirst.recording import DEFAULT_DIR, RecordingMeta, SessionRecorder, recording_path
 from hipfirst.recording.naming import check_folder
 from hipfirst.recording.practice import set_totals
-from hipfirst.setflow import SetFlow
+from hipfirst.setflow import SetFlow, sentence
 from hipfirst.view import Dashboard, QuietLines
 
 
@@ -99,6 +99,9 @@ async def _monitor(args: argparse.Namespace) -> int:
             await view_task
         await manager.stop()
     print(set_totals(summary))  # practice hinges left out, as in demo and review
+    if view is not None:  # the quiet lines have said them; the live view is gone
+        for note in summary.notes:
+            print(sentence(note))
     return 0
 
 

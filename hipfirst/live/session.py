@@ -35,6 +35,7 @@ import numpy as np
 
 from analysis.config import PipelineConfig
 from analysis.results import LiveEvent
+from analysis.stance import live_note
 from analysis.stream import LatestAngles, SensorSpec, StreamingPipeline
 from firmware_bridge.manager import GapEvent, LinkEvent, SampleBlock, SensorManager, SensorStatus
 from hipfirst.live.buttons import ButtonEvent, wire_buttons
@@ -86,6 +87,10 @@ class LiveHooks:
         """A recalibration started: ``session.pipeline`` is now a fresh pipeline searching
         the new neutral (``rec.done`` once found)."""
 
+    def on_note(self, text: str) -> None:
+        """Something to tell the lifter about the whole session, once it has ended (e.g.
+        there was no standing start; ``summary.notes`` keeps them)."""
+
 
 @dataclass
 class LiveSummary:
@@ -97,6 +102,8 @@ class LiveSummary:
     recalibrations: list[Recalibration] = field(default_factory=list)
     buttons: list[ButtonEvent] = field(default_factory=list)
     markers: list[dict[str, object]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Plain-words notes on the whole session, made at its end (``LiveHooks.on_note``)."""
 
     @property
     def alerts(self) -> list[LiveEvent]:
@@ -316,6 +323,7 @@ class LiveSession:
                     self._call("on_link", item)
                     self._publish(item)
             self._pipeline_events(self.pipeline.finish(), None)
+            self._end_notes()
         finally:
             ender.cancel()
             ticker.cancel()
@@ -327,6 +335,19 @@ class LiveSession:
             if self.recorder is not None:
                 self.recorder.close(status=self.manager.status)
         return self.summary
+
+    def _end_notes(self) -> None:
+        """The session has ended: what the lifter should know about it as a whole. A
+        neutral that looked like a hinge, with a standing posture later (the same check the
+        review makes, ``analysis/stance.py``), can only be told now: during a row set the
+        hold is the newest still posture, so the check cannot run mid-set."""
+        pipe = self.pipeline
+        verdict = pipe.not_standing
+        if verdict is not None:
+            note = live_note(verdict, pipe.layout.sensors)
+            self.summary.notes.append(note)
+            log.warning("%s", note)
+            self._call("on_note", note)
 
     async def _end_when(self, stop: asyncio.Event, duration_s: float | None) -> None:
         if duration_s is None:
