@@ -23,7 +23,8 @@ build them, and decoded back by the real drivers:
 Arrival = send time + a fixed radio delay (``--radio-ms``, default 30 ms: about one BLE
 connection interval of a desktop central; the virtual link's own transport is ~2 ms,
 ``bench/ble.py``). Device clocks are mapped back to the common clock exactly (perfect
-clock sync; ``firmware_bridge/clock_sync.py`` is benched elsewhere).
+clock sync; how well ``firmware_bridge/clock_sync.py`` aligns the sensors' clocks live is
+``bench/clock_sync.py``).
 
 Per combination: hip / lumbar angle RMSE vs truth of the offline review and of the live
 pipeline (default config, as the app runs it), lumbar_first sensitivity / specificity of
