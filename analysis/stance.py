@@ -53,6 +53,9 @@ but a set is not begun in one); sitting turns the thigh 90° and the pelvis less
 AXIS_COS = 0.8
 """The turn from the neutral to the later posture is about the segment's flexion axis."""
 TRUNK_SIDE = ("lumbar", "sacrum")
+SIGN_MIN_DEG = 5.0
+"""A sensor that turned less than this between the two postures takes the trunk side's
+sign change (``axes_for_standing``)."""
 
 
 @dataclass
@@ -207,9 +210,6 @@ def axes_for_standing(p0: np.ndarray, standing_u: np.ndarray, axes: np.ndarray) 
         if (dot[i] < 0) if clear[i] else flip_rest:
             out[i] = -out[i]
     return out
-
-
-SIGN_MIN_DEG = 5.0
 
 
 def _turned(v: NotStanding, sensors: Sequence[str]) -> str:

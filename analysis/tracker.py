@@ -75,11 +75,10 @@ class _Watch:
     alert_from: int = 0
     """No live alert for a departure before this sample (one looked back on is too late)."""
     lf_alert_k: int = -1
-    away: set[str] = field(default_factory=set)
-    """Signals that stood beyond their (clamped) reference when it was taken: they depart
-    only after coming back to it (a swing's next rep begins in the last one's arch)."""
     back_k: dict[str, int] = field(default_factory=dict)
-    """Where each such signal came back: its onset is looked for from there on."""
+    """Signals that stood beyond their clamped reference when it was taken (see
+    ``_lumbar_ref``): -1 until they came back to it, then where they did; their departure
+    and onset are looked for from there on."""
 
 
 @dataclass
@@ -253,9 +252,7 @@ class RepTracker:
             w.frozen_k = a + i
             w.ref = dict(w.top)
             if "lumbar" in w.ref:
-                w.ref["lumbar"] = _near_neutral(w.ref["lumbar"])
-                if abs(w.top["lumbar"] - w.ref["lumbar"]) > self._dep("lumbar"):
-                    self._away(w, "lumbar")
+                self._lumbar_ref(w, w.top["lumbar"])
         if expire:
             b = min(b, w.frozen_k + self.lookback_n + 1)
         a2 = max(a, w.rmin_k)
@@ -277,16 +274,16 @@ class RepTracker:
                     continue
                 k_from += int(known[0])
                 ref = self.hist.at(n, k_from)
-                w.ref[n] = _near_neutral(ref) if n == "lumbar" else ref
-                if abs(ref - w.ref[n]) > self._dep(n):
-                    self._away(w, n)
+                if n == "lumbar":
+                    self._lumbar_ref(w, ref)
+                else:
+                    w.ref[n] = ref
             x = self.hist.get(n, k_from, b)
-            if n in w.away:
+            if w.back_k.get(n) == -1:
                 # back at the reference first: leaving the arch is not a departure
                 back = first_true(np.abs(x - w.ref[n]) <= self._dep(n))
                 if back < 0:
                     continue
-                w.away.discard(n)
                 k_from += back
                 w.back_k[n] = k_from
                 x = x[back:]
@@ -310,16 +307,20 @@ class RepTracker:
                 w.base[n] = _near_neutral(base) if n == "lumbar" else base
         self._lumbar_first_live(w, a, b, out)
 
-    @staticmethod
-    def _away(w: _Watch, n: str) -> None:
-        """``n`` stood beyond its clamped reference when it was taken (a swing's next rep
-        begins in the last one's arched lockout, lumbar -13..-18°): it departs only once it
-        is back within its departure threshold of the neutral, and its onset is looked for
-        from there. Measured from the clamped reference (2° short of the arch), the back
+    def _lumbar_ref(self, w: _Watch, value: float) -> None:
+        """The lumbar reference for the lumbar angle ``value`` at the top posture: no
+        further than ``LUMBAR_TOP_BAND_DEG`` from neutral (``_near_neutral``). A back that
+        stood further than its departure threshold beyond that (a swing's next rep begins
+        in the last one's arched lockout, lumbar -13..-18°) is measured from the neutral and
+        departs only once it is back within that threshold of it, and its onset is looked
+        for from there. Measured from the clamped reference (2° short of the arch), the back
         easing to neutral with the hips still read as a departure 0.5-1.3 s before the hips
         (16 of 16 such reps over 6 seeds; 4 flagged back-first)."""
-        w.away.add(n)
-        w.ref[n] = 0.0
+        ref = _near_neutral(value)
+        if abs(value - ref) > self._dep("lumbar"):
+            ref = 0.0
+            w.back_k["lumbar"] = -1
+        w.ref["lumbar"] = ref
 
     def _top(self, w: _Watch, a: int, x: np.ndarray) -> int:
         """Follow the top posture through the watched signals ``x`` (from grid index ``a``)
