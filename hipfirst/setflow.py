@@ -118,10 +118,7 @@ class SetFlow(LiveHooks):
         self._reps = 0
         self._set_reps = 0  # reps in sets, practice hinges not counted
         self._now_s = 0.0  # the newest session time seen
-        self._practice_since: float | None = None
-        self.practice_windows: list[tuple[float, float]] = []
-        """(from, to) of each practice phase, also in the sidecar as ``practice_start`` /
-        ``practice_end`` markers: the reps in them are not the set's (review leaves them out)."""
+        self._practicing = False  # a practice phase is marked open (``practice_start``)
         self._in_rep = False
         self._last_end: float | None = None
         self._anchor_mark = 0
@@ -282,8 +279,8 @@ class SetFlow(LiveHooks):
         elif self.practice_reps and not self._axes_ready():
             self.state = "practice"
             self._practice_from = self._reps
-            if self._practice_since is None:
-                self._practice_since = self._now_s
+            if not self._practicing:
+                self._practicing = True
                 self._log_mark("practice_start", self._now_s, "app", None)
             self._tell(practice_prompt(self.practice_reps))
         else:
@@ -297,11 +294,10 @@ class SetFlow(LiveHooks):
 
     def _practice_over(self) -> None:
         """The set begins: close the practice phase under way, if any."""
-        if self._practice_since is None:
+        if not self._practicing:
             return
-        self.practice_windows.append((self._practice_since, self._now_s))
         self._log_mark("practice_end", self._now_s, "app", None)
-        self._practice_since = None
+        self._practicing = False
 
     def _end_practice(self) -> None:
         tilts = {n: np.asarray(v, dtype=float) for n, v in self._tilts.items()}

@@ -122,7 +122,7 @@ async def test_after_practice_hinges_the_set_counts_from_rep_1_live_and_in_revie
     from rich.console import Console
 
     from hipfirst.cli import main
-    from hipfirst.recording.practice import set_totals
+    from hipfirst.recording.practice import practice_windows, set_totals
     from hipfirst.setflow import SetFlow
     from hipfirst.view import Dashboard
 
@@ -131,7 +131,7 @@ async def test_after_practice_hinges_the_set_counts_from_rep_1_live_and_in_revie
     view = Dashboard(exercise="rdl", console=Console(file=io.StringIO()))
     flow = SetFlow(practice_reps=2, say=view.say)
     res = await run_demo(opts, hooks=[view, flow])
-    assert len(flow.practice_windows) == 1
+    assert len(practice_windows(res.summary.markers)) == 1
     ends = [e.rep_index for e in res.summary.events if e.kind == "rep_end"]
     assert ends == [1, 2, 1, 2]
     assert (view.state.reps, view.state.last_verdict[:6]) == (2, "rep 2:")

@@ -148,6 +148,7 @@ def test_practice_hinges_are_marked_and_the_review_leaves_them_out(tmp_path: Pat
 
     from analysis.session_csv import write_session_csv
     from hipfirst.cli import main
+    from hipfirst.recording.practice import practice_windows
     from tests.test_pipeline import make_session
 
     marks: list[tuple[str, float]] = []
@@ -158,7 +159,8 @@ def test_practice_hinges_are_marked_and_the_review_leaves_them_out(tmp_path: Pat
     feed.add_marker = lambda kind, t, **_: marks.append((kind, t))  # type: ignore[attr-defined]
     feed.run()
     assert [k for k, _ in marks] == ["practice_start", "practice_end"]
-    assert len(flow.practice_windows) == 1 and len(feed.pipeline.reps) == 3
+    markers = [{"time_s": t, "kind": k} for k, t in marks]
+    assert len(practice_windows(markers)) == 1 and len(feed.pipeline.reps) == 3
     path = tmp_path / "set.csv"
     write_session_csv(s, path)
     side = {"format": "hipfirst-recording/1", "csv": path.name, "exercise": "rdl",

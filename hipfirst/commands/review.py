@@ -21,7 +21,7 @@ from analysis.session_csv import read_session_csv, sidecar_path
 from hipfirst.commands import COMMANDS
 from hipfirst.errors import UserError
 from hipfirst.recording import parse_recording_name, read_sidecar
-from hipfirst.recording.practice import practice_windows as marked_practice
+from hipfirst.recording.practice import practice_windows
 from hipfirst.report.rep_csv import write_angles_csv, write_rep_csv
 from hipfirst.report.table import rep_table
 from hipfirst.report.words import NOTE, summary_lines
@@ -97,13 +97,7 @@ def load_and_review(
         restarts_s=[t for t, _ in recals],
         relearn=[names for _, names in recals],
     )
-    return without_practice(review, practice_windows(side)), cfg, source
-
-
-def practice_windows(side: dict[str, object]) -> list[tuple[float, float]]:
-    """(from, to) of the practice phases the live set flow marked in the sidecar
-    (``practice_start`` / ``practice_end``; one never ended lasts to the end)."""
-    return marked_practice(side.get("markers"))
+    return without_practice(review, practice_windows(side.get("markers"))), cfg, source
 
 
 def without_practice(review: SessionReview, windows: list[tuple[float, float]]) -> SessionReview:
