@@ -73,6 +73,11 @@ def simulate(cfg: SimConfig) -> SimResult:
             acc, g = degrade(sub, acc, g)
         keep = kept_samples(sub, len(timing.true_s), cfg.drop_rate)
         t = timing.recorded_s[keep]
+        if cfg.time_jitter_s:
+            if not 0 < cfg.time_jitter_s < 0.5 / rate:
+                raise ValueError(f"time_jitter_s must be under half of {name}'s sample period")
+            jitter = np.random.default_rng([cfg.seed, len(streams) + 1, 7])
+            t = t + jitter.uniform(-cfg.time_jitter_s, cfg.time_jitter_s, len(t))
         t = t - 0.0 if t[0] >= 0 else t - t[0]
         streams[name] = SensorStream(name, t, acc[keep], None if g is None else g[keep])
         device[name] = timing.device_s[keep]

@@ -91,6 +91,9 @@ class SimConfig:
     """Residual time offset between sensors after clock alignment (each drawn in ±this)."""
     clock_drift_ppm: float = 20.0
     """Residual drift of each sensor's timeline (each drawn in ±this)."""
+    time_jitter_s: float = 0.0
+    """Each recorded time stamp off by a uniform ±this (a host stamping samples as they
+    come, not from the sensor's clock); under half a sample period, so they stay in order."""
     still_start_s: float = 3.0
     still_end_s: float = 2.0
     start: str = "standing"
@@ -117,27 +120,31 @@ class SimConfig:
         return placement not in self.accel_only
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "exercise": self.exercise,
-            "reps": self.reps,
-            "faults": dict(self.faults),
-            "sets": self.sets,
-            "rest_s": self.rest_s,
-            "seed": self.seed,
-            "sensors": list(self.sensors),
-            "rate_hz": self.rate_hz,
-            "accel_only": self.accel_only
-            if isinstance(self.accel_only, bool)
-            else list(self.accel_only),
-            "mounting": self.mounting,
-            "imu_errors": self.imu_errors,
-            "drop_rate": self.drop_rate,
-            "clock_offset_s": self.clock_offset_s,
-            "clock_drift_ppm": self.clock_drift_ppm,
-            "still_start_s": self.still_start_s,
-            "row_pulls": self.row_pulls,
-            "slips": [x.to_json() for x in self.slips],
-        } | ({} if self.start == "standing" else {"start": self.start})
+        return (
+            {
+                "exercise": self.exercise,
+                "reps": self.reps,
+                "faults": dict(self.faults),
+                "sets": self.sets,
+                "rest_s": self.rest_s,
+                "seed": self.seed,
+                "sensors": list(self.sensors),
+                "rate_hz": self.rate_hz,
+                "accel_only": self.accel_only
+                if isinstance(self.accel_only, bool)
+                else list(self.accel_only),
+                "mounting": self.mounting,
+                "imu_errors": self.imu_errors,
+                "drop_rate": self.drop_rate,
+                "clock_offset_s": self.clock_offset_s,
+                "clock_drift_ppm": self.clock_drift_ppm,
+                "still_start_s": self.still_start_s,
+                "row_pulls": self.row_pulls,
+                "slips": [x.to_json() for x in self.slips],
+            }
+            | ({} if self.start == "standing" else {"start": self.start})
+            | ({"time_jitter_s": self.time_jitter_s} if self.time_jitter_s else {})
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
