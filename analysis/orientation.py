@@ -9,23 +9,32 @@ mean, so the very first estimate is already the first accelerometer sample's dir
 BROAD (``bench/broad.py``): 0.67° mean inclination RMSE with the defaults; ``tauAcc`` 2 s
 gave 0.68°, 1 s 1.23°, 4 s 0.72°, so the defaults stay.
 
-Time: samples are assumed evenly spaced at ``rate_hz`` except for dropped ones. Whether
-samples are missing before a sample is decided against the sample grid, not the last step:
-the grid time of each sample is the previous one's plus a period, pulled a tenth of the
-way (``GRID_PULL``) toward the sample's own time stamp, and a sample more than half a
-period past the next grid point has ``round(late / period)`` samples missing before it.
-Time stamps from a host (taken on arrival, or re-timed by a clock sync) jitter. With
-±0.3 of a period of jitter a step-by-step rule (a step over 1.5 periods means a sample
-missing) took 1.4% of the steps for a lost sample and fed an invented one; at ±2 ms and
-200 Hz (0.4 period) 7%, so the gyro turned every movement too far (hip RMSE 3.0-3.2° on
-simulated RDLs instead of 0.13-0.29°). On the grid, over 60 000 samples: none invented
-at ±0.25 period, none at ±0.3 with the sample clock up to 0.5% off ``rate_hz`` (3 at 1%
-off), 33 at ±0.4 (278 and 784 at 0.5% and 1% off). The pull keeps the grid on a sample
-clock whose rate is a little off ``rate_hz`` (1% off leaves it 0.09 period behind); a
-pull of 0.05 was quieter on an exact rate and worse off it (3 at ±0.4; 394 at ±0.3, 1%
-off), 0.2 noisier (249 at ±0.4 on an exact rate).
+Time: samples are assumed evenly spaced at ``rate_hz`` except for dropped ones. A sample
+has ``n`` samples missing before it when its step from the previous one is over 1.5
+periods AND it is more than half a period late on the sample grid; ``n`` is the smaller of
+``round(step / period) - 1`` and ``round(late / period) - 1``. The grid time of each sample
+is the previous one's plus a period (plus the missing ones), pulled a tenth of the way
+(``GRID_PULL``) toward the sample's own time stamp. Time stamps from a host (taken on
+arrival, or re-timed by a clock sync) jitter, and the step alone took a late stamp
+followed by an early one for a lost sample, feeding an invented one: with ±0.4 period of
+jitter (±2 ms at 200 Hz) 7% of the steps, and the gyro turned every movement too far
+(hip RMSE 3.0-3.2° on simulated RDLs instead of 0.13-0.29°, ``tests/test_orientation.py``).
+The grid alone lags a sample clock whose rate is off ``rate_hz`` (by
+``(1 - pull) / pull × e = 9 e`` periods for a clock ``e`` slow), which the step check
+covers.
+Invented samples per 60 000 with no real drop (the sample clock off ``rate_hz`` by e,
+jitter ±j periods; step rule alone in brackets): none up to j = 0.3 with e ≤ 0.5%, nor up
+to j = 0.2 with e ≤ 10%; 41 at j = 0.4 (4 199), 2 at j = 0.3 with e = 1% (1 007); but 95
+at j = 0.25 with e = 3% (98): jitter and a rate error together defeat both. A stamp clock
+fast of ``rate_hz`` invents none. Real single-sample drops missed: none up to j = 0.25,
+0.9% at j = 0.3. A pull of 0.05 was quieter on an exact rate and worse off it (1 at
+j = 0.4; 189 at j = 0.3, e = 1%), 0.2 the reverse (207; 1). A period measured from the
+stamps (elapsed time over sample slots, fed and missing) instead of ``rate_hz`` coped with
+e = 10% up to j = 0.3 but fed back at j = 0.4: invented samples shortened the measured
+period, which invented more (1 818 in one of 6 runs). The review gives the median step's
+rate; live, the device's nominal rate (its clock fit allows at most 2% drift).
 
-- **short gaps** (samples missing by the grid, at most ``max_fill_s`` of them): the
+- **short gaps** (samples missing as above, at most ``max_fill_s`` of them): the
   missing samples are filled by linear interpolation between the two samples around the
   gap and fed to the filter (outputs dropped), so the gyro integrates the rotation that
   happened in the gap;
@@ -74,11 +83,11 @@ GRID_PULL = 0.1
 """How far each sample's time stamp pulls the sample grid toward itself (see the module
 docstring): the grid's noise is ~0.23× the stamps' jitter, and it follows a rate error
 ``e`` with a lag of ``0.9 e / 0.1`` periods."""
-_GRID_WINDOW = 4096
-"""Samples checked against the grid at once in a long chunk."""
-_STEPS = np.arange(1, _GRID_WINDOW + 1, dtype=float)
-_DECAY = GRID_PULL * (1.0 - GRID_PULL) ** np.arange(_GRID_WINDOW, dtype=float)
-"""Weight of the deviation ``k`` samples before the last in the grid's last value."""
+_GAP_STEPS = 1.5
+"""A step longer than this many sample periods may hide a missing sample."""
+_DECAY = GRID_PULL * (1.0 - GRID_PULL) ** np.arange(512, dtype=float)
+"""Weight of the deviation ``k`` samples before the last in the grid's last value (older
+ones weigh under 1e-23)."""
 SETTLE_S = 1.5
 """After a restart, how long the estimate is settling (see the module docstring)."""
 _SMALL = 32
@@ -179,7 +188,11 @@ class UpEstimator:
         acc = np.asarray(acc_g, dtype=float).reshape(n, 3)
         use_gyro = self._vqf is not None and gyr_dps is not None
         gyr = np.asarray(gyr_dps, dtype=float).reshape(n, 3) if use_gyro else None
-        if gyr is not None and self._last is not None and (grid := self._clean(t, acc, gyr)):
+        if (
+            gyr is not None
+            and self._last is not None
+            and (grid := self._clean(t, acc, gyr)) is not None
+        ):
             # the common live case: on the grid, finite, continuing the previous chunk
             up = self._run(acc, gyr)
             self._grid = grid
@@ -211,98 +224,95 @@ class UpEstimator:
         return out
 
     def _clean(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray) -> float | None:
-        """The grid time of the last sample if every sample of this chunk is the next on
-        the grid (nothing missing, time increasing) and every value is finite, else None."""
-        assert self._grid is not None
-        on, grid = self._on_grid(self._grid, t)
-        if on < len(t) or not math.isfinite(_sum(acc, axis=None) + _sum(gyr, axis=None)):
+        """The grid time of the last sample if no step in this chunk (nor from the last
+        chunk) is long enough to hide a missing sample, time increases, and every value is
+        finite; else None."""
+        assert self._last is not None and self._grid is not None
+        longest = _GAP_STEPS * self.period_s
+        if len(t) <= _SMALL:  # a live packet: plain floats beat three numpy reductions
+            prev = self._last[0]
+            for x in t.tolist():
+                if not 0 < x - prev <= longest:  # NaN fails too
+                    return None
+                prev = x
+        else:
+            first = float(t[0]) - self._last[0]
+            if not 0 < first <= longest:
+                return None
+            step = t[1:] - t[:-1]
+            if not (step.min() > 0 and step.max() <= longest):
+                return None
+        if not math.isfinite(_sum(acc, axis=None) + _sum(gyr, axis=None)):
             return None
-        return grid
+        return self._follow(self._grid, t)
 
-    def _on_grid(self, grid: float, t: np.ndarray) -> tuple[int, float]:
-        """How many leading samples of ``t`` each fall within half a period of the next
-        grid point after ``grid`` (the last fed sample's), and the grid time of the last of
-        them. (Such samples always increase in time; a NaN time stops the run.)"""
+    def _follow(self, grid: float, t: np.ndarray) -> float:
+        """The grid after samples ``t``, each the next one on it (none missing)."""
         p, pull = self.period_s, GRID_PULL
-        if len(t) <= _SMALL:  # a live packet: plain floats beat numpy calls
-            half = 0.5 * p
-            for i, x in enumerate(t.tolist()):
+        if len(t) <= _SMALL:
+            for x in t.tolist():
                 due = grid + p
-                if not abs(x - due) < half:
-                    return i, grid
                 grid = due + pull * (x - due)
-            return len(t), grid
+            return grid
         # relative to ``grid + i·p`` the grid is a one-pole low-pass of the stamps'
-        # deviation ``dev``, so never further out than ``max |dev|``: while that is under
-        # a quarter period, every sample is within half a period of its grid point
-        done = 0
-        while done < len(t):
-            seg = t[done : done + _GRID_WINDOW]
-            m = len(seg)
-            dev = seg - (grid + p * _STEPS[:m])
-            if np.abs(dev).max() < 0.25 * p:  # the usual case (NaN is not)
-                n_ok, end = m, float((dev[::-1] * _DECAY[:m]).sum())
-            else:  # jittery or off-rate stamps: the filter itself, up to the first one off
-                from scipy.signal import lfilter  # here only: a 1-2 s import
-
-                u = lfilter([pull], [1.0, pull - 1.0], dev)
-                before = np.concatenate([[0.0], u[:-1]])
-                off = np.flatnonzero(~(np.abs(dev - before) < 0.5 * p))
-                n_ok = int(off[0]) if len(off) else m
-                end = float(u[n_ok - 1]) if n_ok else 0.0
-            grid += p * n_ok + end
-            done += n_ok
-            if n_ok < m:
-                break
-        return done, grid
+        # deviation; its last value weighs the last deviations by ``_DECAY``
+        m = len(t)
+        n = min(m, len(_DECAY))
+        dev = t[m - n :] - (grid + p * np.arange(m - n + 1, m + 1, dtype=float))
+        return float(grid + p * m + _sum(dev[::-1] * _DECAY[:n]))
 
     def _segments(self, t: np.ndarray, acc: np.ndarray, gyr: np.ndarray | None) -> np.ndarray:
         """Feed valid (finite, increasing) samples, handling the gaps before and inside
-        this chunk by the sample grid."""
+        this chunk: a sample whose step from the previous one is over 1.5 periods and
+        which is over half a period late on the grid has samples missing before it."""
         out = np.empty((len(t), 3))
-        a = 0
-        while a < len(t):
-            if self._grid is None:  # the very first sample: the grid starts on it
-                grid, b = float(t[a]), a + 1
-            else:
-                on, grid = self._on_grid(self._grid, t[a:])
-                if on == 0:  # off the grid: samples missing before it, or it is early
-                    prev = self._last if a == 0 else (t[a - 1], acc[a - 1], _row(gyr, a - 1))
-                    assert prev is not None
-                    grid = self._gap(prev, float(t[a]), acc[a], _row(gyr, a))
-                    on = 1
-                b = a + on
-            out[a:b] = self._run(acc[a:b], None if gyr is None else gyr[a:b])
-            self._grid = grid
-            a = b
+        p = self.period_s
+        if self._last is None or self._grid is None:  # the very first: the grid starts on it
+            self._grid = float(t[0]) - p
+            prev_t = float(t[0]) - p
+        else:
+            prev_t = self._last[0]
+        steps = np.empty(len(t))
+        steps[0] = float(t[0]) - prev_t
+        steps[1:] = t[1:] - t[:-1]
+        grid, a = self._grid, 0
+        for c in [*np.flatnonzero(steps > _GAP_STEPS * p).tolist(), len(t)]:
+            if c > a:
+                out[a:c] = self._run(acc[a:c], None if gyr is None else gyr[a:c])
+                grid = self._follow(grid, t[a:c])
+            if c == len(t):
+                break
+            missing = min(round((float(t[c]) - grid) / p), round(float(steps[c]) / p)) - 1
+            if missing > 0:
+                prev = self._last if c == 0 else (t[c - 1], acc[c - 1], _row(gyr, c - 1))
+                assert prev is not None
+                if self._bridge(prev, missing, acc[c], _row(gyr, c)):
+                    grid += missing * p
+                else:
+                    self._restart(float(t[c]))
+                    grid = float(t[c]) - p  # the grid starts again on this sample
+            a = c
+        self._grid = grid
         self._last = (float(t[-1]), acc[-1].copy(), _row(gyr, -1))
         return out
 
-    def _gap(
+    def _bridge(
         self,
         prev: tuple[float, np.ndarray, np.ndarray | None],
-        t1: float,
+        missing: int,
         acc1: np.ndarray,
         gyr1: np.ndarray | None,
-    ) -> float:
-        """Bridge or restart across the samples missing between sample ``prev`` and the
-        one at ``t1``, which is off the grid; return that sample's grid time."""
-        assert self._grid is not None
+    ) -> bool:
+        """Feed ``missing`` samples interpolated between sample ``prev`` and the next one;
+        False (nothing fed) if that is more than ``max_fill_s`` or the gyro comes or goes."""
         _, acc0, gyr0 = prev
-        k = round((t1 - self._grid) / self.period_s)
-        if k <= 1:  # early (the stamps stepped back): nothing missing, the grid follows
-            due = self._grid + self.period_s
-            return due + GRID_PULL * (t1 - due)
-        missing = k - 1
         if missing * self.period_s > self.max_fill_s or (gyr1 is None) != (gyr0 is None):
-            self._restart(t1)
-            return t1
+            return False
         f = (np.arange(1, missing + 1) / (missing + 1))[:, None]
         gyr_fill = None if gyr0 is None or gyr1 is None else gyr0 + f * (gyr1 - gyr0)
         self._run(acc0 + f * (acc1 - acc0), gyr_fill)
         self.gaps_filled += 1
-        due = self._grid + k * self.period_s
-        return due + GRID_PULL * (t1 - due)
+        return True
 
     def _restart(self, t_s: float) -> None:
         self.restarts += 1
