@@ -197,3 +197,28 @@ def test_no_plot_is_written_when_no_session_has_reps(
     why = f"no session in {d} has reps"
     assert captured.err == f"hipfirst: {out} not written: {why}, nothing to plot\n"
     assert not out.exists()
+
+
+def test_a_recording_reachable_twice_is_listed_once(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A symbolic link (or a hard link) beside a recording listed the session twice; now
+    once, under the recording's own name. A link to a file outside the folder is its only
+    way in there: listed."""
+    d = tmp_path / "recordings"
+    d.mkdir()
+    real = d / "20250301-090000_rdl.csv"
+    real.write_bytes(sessions["clean"])
+    (d / "0_latest.csv").symlink_to(real.name)  # sorts before the recording
+    os.link(real, d / "20250301-090000_rdl_hardlink.csv")
+    outside = tmp_path / "elsewhere.csv"
+    outside.write_bytes(sessions["back_first"])
+    (d / "20250302-090000_rdl.csv").symlink_to(outside)
+    (d / "dangling.csv").symlink_to(tmp_path / "gone.csv")
+    assert main(["history", str(d)]) == 0
+    out = capsys.readouterr().out
+    assert [r.split()[-1] for r in _rows(out)] == [
+        "20250301-090000_rdl.csv",
+        "20250302-090000_rdl.csv",
+    ]
+    assert "2 session file(s): 2 with reps." in out

@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import json
 import os
+import stat
 import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -52,7 +53,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def session_files(d: Path) -> list[Path]:
-    return sorted(p for p in d.iterdir() if p.name.endswith((".csv", ".csv.gz")) and p.is_file())
+    """The CSVs of ``d``, each file once: a recording reachable under two names (a symbolic
+    or hard link beside it) is listed under its own name, not the link's."""
+    found: dict[tuple[int, int], Path] = {}
+    for p in sorted(d.iterdir()):
+        if not p.name.endswith((".csv", ".csv.gz")):
+            continue
+        try:
+            st = p.stat()
+        except OSError:  # a dangling link, a file gone meanwhile
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        kept = found.setdefault((st.st_dev, st.st_ino), p)
+        if kept.is_symlink() and not p.is_symlink():
+            found[(st.st_dev, st.st_ino)] = p
+    return sorted(found.values())
 
 
 def session_date(p: Path, side: dict[str, object] | None) -> datetime:
