@@ -85,8 +85,8 @@ def test_bad_files_are_listed_not_fatal(
     (tmp_path / "20250302-090000_rdl.csv").write_bytes(sessions["clean"])
     (tmp_path / "20250301-090000_rdl.csv").write_text("time_s,sensor\n0.0,lumbar\n")
     (tmp_path / "20250303-090000_rdl.csv.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
-    # an angles export saved beside the recordings: time_s but no sensor column
-    (tmp_path / "20250304-090000_rdl.csv").write_text("time_s,hip_deg,lumbar_deg\n0.0,1.0,2.0\n")
+    # a CSV of the user's own beside the recordings: time_s but no sensor column
+    (tmp_path / "20250304-090000_rdl.csv").write_text("time_s,hip_deg,knee_deg\n0.0,1.0,2.0\n")
     write_sidecar(tmp_path / "20250304-090000_rdl.csv", {"started_at": "9999-12-31T23:59:00-05:00"})
     assert main(["history", str(tmp_path)]) == 0
     out = capsys.readouterr().out
@@ -222,3 +222,46 @@ def test_a_recording_reachable_twice_is_listed_once(
         "20250302-090000_rdl.csv",
     ]
     assert "2 session file(s): 2 with reps." in out
+
+
+def test_hipfirsts_own_side_files_are_not_sessions(
+    sessions: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--audio file:DIR/cues.wav`` left ``DIR/cues.timing.csv``, which history listed as
+    a session it could not read; so were a review's exports and orientation's output saved
+    beside the recordings. They are left out; any other unreadable CSV is still one line."""
+    import gzip
+
+    from hipfirst.alerts.cues import render_cues
+    from hipfirst.alerts.sinks import WavFileSink
+
+    d = tmp_path / "recordings"
+    d.mkdir()
+    rec = d / "20250301-090000_rdl.csv"
+    rec.write_bytes(sessions["clean"])
+    sink = WavFileSink(d / "cues.wav")
+    sink.play("lumbar_first", render_cues()["lumbar_first"])
+    sink.close()
+    assert (d / "cues.timing.csv").read_text().startswith("flag,")
+    exports = ["--csv", str(d / "reps.csv"), "--angles-csv", str(d / "angles.csv")]
+    assert main(["review", str(rec), *exports]) == 0
+    assert main(["orientation", str(rec), "-o", str(d / "up.csv")]) == 0
+    (d / "up.csv.gz").write_bytes(gzip.compress((d / "up.csv").read_bytes()))
+    two = d / "two_angles.csv"  # sacrum + thigh: other tilt columns
+    (d / "two.csv").write_bytes(sessions["two"])
+    assert main(["review", str(d / "two.csv"), "--angles-csv", str(two)]) == 0
+    (d / "two.csv").unlink()
+    # not hipfirst's: reported, one line each
+    (d / "near_miss.timing.csv").write_text("flag,decided_s\nlumbar_first,1.0\n")
+    (d / "empty.csv").write_bytes(b"")
+    capsys.readouterr()
+    assert main(["history", str(d)]) == 0
+    out = capsys.readouterr().out
+    rows = _rows(out)
+    assert [r.split()[-1] for r in rows if " rdl " in r] == [rec.name]
+    bad = [r for r in rows if " rdl " not in r]
+    assert len(bad) == 2
+    assert any("near_miss.timing.csv" in r for r in bad) and any("empty.csv" in r for r in bad)
+    assert "3 session file(s): 1 with reps, 2 could not be read." in out
+    for name in ("cues.timing", "reps", "angles", "two_angles", "up"):
+        assert f"{name}.csv" not in out

@@ -29,6 +29,7 @@ from hipfirst.alerts.cues import RATE_HZ
 from hipfirst.alerts.mixer import CueMixer, Started
 from hipfirst.alerts.pacer import PacedOutputStream
 from hipfirst.errors import UserError
+from hipfirst.side_files import TIMING_HEADER
 
 log = logging.getLogger(__name__)
 BLOCK = 256
@@ -162,7 +163,7 @@ class WavFileSink(_CallbackSink):
         self._file.close()
         with self.timing_path.open("w", newline="") as f:
             w = csv.writer(f)
-            w.writerow(["flag", "decided_s", "playing_s", "latency_ms", "wav_frame"])
+            w.writerow(TIMING_HEADER)
             for s in self.started:
                 w.writerow(
                     [s.flag, f"{s.decided_s:.6f}", f"{s.playing_s:.6f}", f"{s.latency_ms:.3f}",

@@ -21,6 +21,7 @@ from hipfirst.commands.review import load_and_review
 from hipfirst.errors import UserError
 from hipfirst.outfile import open_output
 from hipfirst.recording import DEFAULT_DIR, parse_recording_name, read_sidecar
+from hipfirst.side_files import side_file_kind
 
 CACHE_VERSION = 2
 """Bump when ``Row`` or the review changes what a cached row means."""
@@ -54,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def session_files(d: Path) -> list[Path]:
     """The CSVs of ``d``, each file once: a recording reachable under two names (a symbolic
-    or hard link beside it) is listed under its own name, not the link's."""
+    or hard link beside it) is listed under its own name, not the link's. CSVs hipfirst
+    writes beside recordings that are not sessions (a cue timing log, a review's exports,
+    see :mod:`hipfirst.side_files`) are left out; any other CSV is in, readable or not."""
     found: dict[tuple[int, int], Path] = {}
     for p in sorted(d.iterdir()):
         if not p.name.endswith((".csv", ".csv.gz")):
@@ -63,7 +66,7 @@ def session_files(d: Path) -> list[Path]:
             st = p.stat()
         except OSError:  # a dangling link, a file gone meanwhile
             continue
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or side_file_kind(p):
             continue
         kept = found.setdefault((st.st_dev, st.st_ino), p)
         if kept.is_symlink() and not p.is_symlink():

@@ -30,6 +30,9 @@ REP_HEADER: tuple[str, ...] = (
     "flags",
     "verdict",
 )
+ANGLE_COLUMNS: tuple[str, ...] = ("time_s", "hip_deg", "lumbar_deg")
+TILT_SUFFIX = "_tilt_deg"
+"""The angle series' columns: ``ANGLE_COLUMNS``, then one ``<sensor>_tilt_deg`` per segment."""
 
 
 def _cell(x: float | None) -> str:
@@ -61,11 +64,9 @@ def write_angles_csv(review: SessionReview, path: Path) -> None:
     a column the sensors cannot give, or a sample they did not cover, is empty."""
     a = review.angles
     n = len(a.time_s)
-    cols: list[tuple[str, np.ndarray | None]] = [
-        ("hip_deg", a.hip_deg),
-        ("lumbar_deg", a.lumbar_deg),
-    ]
-    cols += [(f"{name}_tilt_deg", v) for name, v in a.tilts_deg.items()]
+    hip, lumbar = ANGLE_COLUMNS[1:]
+    cols: list[tuple[str, np.ndarray | None]] = [(hip, a.hip_deg), (lumbar, a.lumbar_deg)]
+    cols += [(f"{name}{TILT_SUFFIX}", v) for name, v in a.tilts_deg.items()]
     text = [np.char.mod("%.3f", np.asarray(a.time_s, dtype=float))]
     for _, v in cols:
         if v is None:
@@ -76,7 +77,7 @@ def write_angles_csv(review: SessionReview, path: Path) -> None:
         cells = np.where(cells == "-0.000", "0.000", cells)
         text.append(np.where(np.isfinite(x), cells, ""))
     with open_output(path) as fh:
-        fh.write(",".join(["time_s", *(c for c, _ in cols)]) + "\n")
+        fh.write(",".join([ANGLE_COLUMNS[0], *(c for c, _ in cols)]) + "\n")
         step = 50_000  # bounded memory for hour-long sessions
         for i in range(0, n, step):
             block = [col[i : i + step] for col in text]
