@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from analysis.config import PipelineConfig
+from analysis.results import LiveEvent
 from analysis.review import review_session, run_pipeline
 from analysis.session_csv import read_session_csv
 from hipfirst.live.demo import DemoOptions, run_demo
@@ -139,3 +141,55 @@ async def test_after_practice_hinges_the_set_counts_from_rep_1_live_and_in_revie
     csv = tmp_path / "reps.csv"
     assert main(["review", str(out), "--csv", str(csv), "--quiet"]) == 0
     assert [ln.split(",")[0] for ln in csv.read_text().splitlines()[1:]] == ["1", "2"]
+
+
+async def test_after_a_second_practice_phase_the_set_reps_carry_on_from_the_first_sets(
+    tmp_path: Path,
+) -> None:
+    """Two sets of four RDLs; after set 1 (two practice hinges, two reps) the thigh sensor
+    is re-clipped, so the flow re-calibrates in the rest and asks for practice hinges again
+    (its axis is learned anew). Live, set 2's reps are 3 and 4, as the review of the
+    recording numbers them (practice hinges left out), not 1 and 2 again."""
+    import io
+
+    from rich.console import Console
+
+    from analysis.sim import SimConfig, simulate
+    from hipfirst.cli import main
+    from hipfirst.live.session import LiveHooks
+    from hipfirst.recording.practice import practice_windows, set_totals
+    from hipfirst.setflow import SetFlow
+    from hipfirst.view import Dashboard
+
+    class ReclipAfterSet1(LiveHooks):
+        def __init__(self) -> None:
+            self.session: Any = None
+            self.ends = 0
+
+        def attach(self, session: object) -> None:
+            self.session = session
+
+        def on_event(self, event: LiveEvent) -> None:
+            if event.kind == "rep_end":
+                self.ends += 1
+                if self.ends == 4:  # set 1's last rep: the thigh sensor is re-clipped
+                    self.session.recalibrate(relearn=["thigh"], reason="re-clipped: thigh")
+
+    out = tmp_path / "two_sets.csv"
+    opts = DemoOptions(exercise="rdl", reps=4, faults={}, seed=23, speed=8.0, out_file=out)
+    cfg = SimConfig(exercise="rdl", reps=4, sets=2, rest_s=20.0, seed=23, faults={},
+                    clock_offset_s=0.0, clock_drift_ppm=0.0, still_start_s=4.0)  # fmt: skip
+    view = Dashboard(exercise="rdl", console=Console(file=io.StringIO()))
+    flow = SetFlow(practice_reps=2, say=view.say)
+    res = await run_demo(opts, hooks=[view, flow, ReclipAfterSet1()], sim=simulate(cfg))
+    windows = practice_windows(res.summary.markers)
+    assert len(windows) == 2 and len(res.summary.recalibrations) == 1
+    ends = [e for e in res.summary.events if e.kind == "rep_end"]
+    assert [e.rep_index for e in ends] == [1, 2, 1, 2, 3, 4, 3, 4]
+    in_set = [e.rep_index for e in ends if not any(a <= e.time_s <= b for a, b in windows)]
+    assert in_set == [1, 2, 3, 4]
+    assert (view.state.reps, view.state.last_verdict[:6]) == (4, "rep 4:")
+    assert set_totals(res.summary).startswith("4 reps, ")
+    csv = tmp_path / "reps.csv"
+    assert main(["review", str(out), "--csv", str(csv), "--quiet"]) == 0
+    assert [ln.split(",")[0] for ln in csv.read_text().splitlines()[1:]] == ["1", "2", "3", "4"]

@@ -144,6 +144,7 @@ class LiveSession:
         self._deferred = 0  # blocks pushed without a pipeline run (see MAX_DEFER)
         self._rep_base = 0  # reps the pipelines before the current one completed
         self._max_rep = 0  # highest rep number completed so far
+        self._max_before_practice = 0  # ``_max_rep`` when the practice phase began
 
     def recalibrate(self, *, relearn: Iterable[str] = (), reason: str = "") -> Recalibration:
         """Re-find the neutral from the next sample on (stand tall and still for
@@ -200,11 +201,15 @@ class LiveSession:
         who = {} if sensor is None else {"sensor": sensor}
         mark = {"time_s": round(time_s, 4), "kind": kind, "source": source, **who, **info}
         self.summary.markers.append(mark)
-        if kind == "practice_end":
-            # the set's reps count from 1, as the review of the recording numbers them
-            # (live, the set's first rep was "rep 3" after two practice hinges)
-            self._rep_base -= self._max_rep
-            self._max_rep = 0
+        if kind == "practice_start":
+            self._max_before_practice = self._max_rep
+        elif kind == "practice_end":
+            # the set's reps carry on from the last set rep (from 1 after the first
+            # practice phase), as the review of the recording numbers them: live, the set's
+            # first rep was "rep 3" after two practice hinges, and after a second practice
+            # phase (a re-clipped sensor) the next set counted from 1 again
+            self._rep_base -= self._max_rep - self._max_before_practice
+            self._max_rep = self._max_before_practice
         add = getattr(self.recorder, "add_marker", None)
         if callable(add):
             add(time_s=time_s, kind=kind, source=source, sensor=sensor, **info)
