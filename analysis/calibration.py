@@ -130,9 +130,13 @@ class NeutralFinder:
                 else:
                     self._run = run
                     self._hist = np.concatenate([self._hist, up], axis=1)[:, -n:]
+                    if self.postures.watching():
+                        self.postures.moved(up)
                     return self._held(m)
             elif self._run == 0 and not all_still.any():
                 self._hist = np.concatenate([self._hist, up], axis=1)[:, -self.n_win :]
+                if self.postures.watching():
+                    self.postures.moved(up)
                 return self._held(m)
         out = np.full((self._s, m, 3), np.nan)
         if m == 0:
@@ -158,6 +162,7 @@ class NeutralFinder:
                 self.anchors.append((float(time_s[h]), True))
                 self.postures.start(float(time_s[h]), mean, held=True)
             else:
+                self.postures.moved(up[:, seg_start : h + 1])
                 self.postures.add(float(time_s[h]), mean, new_run=bool(run[h] == self.n_win))
                 cos = (mean * self.u0_original).sum(axis=1)
                 near = cos >= self.cos_max
@@ -169,6 +174,8 @@ class NeutralFinder:
                     self._slipped(float(time_s[h]), mean, cos, near, first=run[h] == self.n_win)
                 self.anchors.append((float(time_s[h]), ok))
             seg_start = h
+        if self.found:
+            self.postures.moved(up[:, seg_start:])
         self._fill(out, seg_start, m)
         self._hist = hist[:, -self.n_win :] if self.reanchor or not self.found else hist[:, :0]
         return out

@@ -33,9 +33,11 @@ still after it): the same two postures, each held still once, the same turn betw
 them. Nothing in the signals breaks the tie (the sensors' mounting is unknown, so
 neither posture's inclination is; rising is a descent played backwards). So the verdict
 says whether the lifter came back to the standing posture (``NotStanding.returned``:
-still there in two or more separate stretches: a rest between sets, pauses between reps,
-and the end), as one does to standing and not to a hold. Only then does the review
-re-measure from it; otherwise it says both readings and keeps the first posture.
+still there in two or more separate stretches with a move away from it in between
+(``LEFT_DEG``): a rest between sets, pauses between reps, and the end), as one does to
+standing and not to a hold; a fidget that only breaks the stillness of a hold is no
+return. Only then does the review re-measure from it; otherwise it says both readings and
+keeps the first posture.
 """
 
 from __future__ import annotations
@@ -53,6 +55,13 @@ but a set is not begun in one); sitting turns the thigh 90° and the pelvis less
 AXIS_COS = 0.8
 """The turn from the neutral to the later posture is about the segment's flexion axis."""
 TRUNK_SIDE = ("lumbar", "sacrum")
+LEFT_DEG = 20.0
+"""A new still stretch in a posture counts as a return to it (``Posture.runs``) only if
+the lifter moved at least this far from it since its last still window (a rep, a rest
+elsewhere): a fidget or a shift of weight that only breaks the stillness of an end hold
+is not a return. Counted on every shake, a set begun standing that ended in its hinge
+read as a held start the lifter came back to standing from, and was re-measured from
+the hinge."""
 SIGN_MIN_DEG = 5.0
 """A sensor that turned less than this between the two postures takes the trunk side's
 sign change (``axes_for_standing``)."""
@@ -112,6 +121,10 @@ class PostureLog:
         (None while the lifter has not been still since, or was last still at the
         neutral)."""
         self._s = n_sensors
+        self._cos_left = float(np.cos(np.radians(LEFT_DEG)))
+        self._left = True
+        """The lifter moved ``LEFT_DEG`` away from ``postures[last]`` since its newest
+        still window (see ``moved``)."""
 
     def start(self, t: float, u0: np.ndarray, *, held: bool) -> None:
         """The neutral (``(S, 3)``), found at ``t``. ``held``: the windows that continue its
@@ -120,6 +133,19 @@ class PostureLog:
         self.p0 = np.array(u0, dtype=float)
         self.p0_s = t
         self._in_p0_run = held
+
+    def watching(self) -> bool:
+        """``moved`` has something to check: the lifter was last still in a posture other
+        than the neutral and has not been seen to leave it yet."""
+        return self.last is not None and not self._left
+
+    def moved(self, up: np.ndarray) -> None:
+        """Samples ``(S, m, 3)`` (unit up vectors) since the newest still window: did the
+        lifter leave that posture (any sensor ``LEFT_DEG`` from it)?"""
+        if self.last is None or self._left or up.shape[1] == 0:
+            return
+        cos = (up * self.postures[self.last].u[:, None, :]).sum(axis=2)
+        self._left = bool((cos < self._cos_left).any())
 
     def add(self, t: float, mean: np.ndarray, *, new_run: bool) -> None:
         """One completed still window (its mean up vectors ``(S, 3)``, ending at ``t``);
@@ -137,8 +163,9 @@ class PostureLog:
         for i, p in enumerate(self.postures):
             if _min_cos(mean, p.u) >= self.cos_near:
                 p.still_s += self.window_s
-                p.runs += new_run
+                p.runs += new_run and (i != self.last or self._left)
                 self.last = i
+                self._left = False
                 return
         if len(self.postures) >= self.max_postures:
             # forget the posture held least (never the newest one's)
@@ -151,6 +178,7 @@ class PostureLog:
                 self.last -= 1
         self.postures.append(Posture(np.array(mean, dtype=float), t, self.window_s))
         self.last = len(self.postures) - 1
+        self._left = False
 
     def not_standing(self, sensors: Sequence[str], axes: np.ndarray) -> NotStanding | None:
         """The verdict on what has been logged so far (see the module doc). ``axes``:

@@ -255,3 +255,60 @@ def test_axes_are_re_signed_for_the_standing_neutral() -> None:
     nan = learned.copy()
     nan[2] = np.nan
     assert np.isnan(axes_for_standing(hinge, UP, nan)[2]).all()
+
+
+def _end_in_hold(sim: SimResult, hold_s: float, fidget_at_s: float) -> Session:
+    """The session cut at its last rep's bottom, where the lifter then stays ``hold_s``
+    (still, sensor noise), with a 0.5 s fidget (a small sway) ``fidget_at_s`` into it."""
+    cut = sim.reps[-1].bottom_s
+    rng = np.random.default_rng(0)
+    streams = {}
+    for n, st in sim.session.sensors.items():
+        k = st.time_s <= cut
+        t0 = float(st.time_s[k][-1])
+        dt = float(np.median(np.diff(st.time_s)))
+        tt = t0 + dt * np.arange(1, int(hold_s / dt) + 1)
+        acc = st.acc_g[k][-1] + rng.normal(0.0, 0.002, (len(tt), 3))
+        gyr = rng.normal(0.0, 0.2, (len(tt), 3))
+        m = (tt - t0 > fidget_at_s) & (tt - t0 < fidget_at_s + 0.5)
+        gyr[m] += 25.0 * np.sin(4 * np.pi * (tt[m] - t0 - fidget_at_s))[:, None]
+        assert st.gyr_dps is not None
+        streams[n] = SensorStream(
+            n, np.r_[st.time_s[k], tt], np.r_[st.acc_g[k], acc], np.r_[st.gyr_dps[k], gyr]
+        )
+    return Session(streams, source=sim.session.source, meta=sim.session.meta)
+
+
+@pytest.mark.parametrize(("exercise", "seed"), [("rdl", 9011), ("deadlift", 9012)])
+def test_a_set_begun_standing_that_ends_in_its_hinge_is_not_re_measured_from_it(
+    exercise: str, seed: int
+) -> None:
+    """Four reps begun standing, the recording ending 12 s into a hold at the last rep's
+    bottom, its stillness broken once by a fidget. The two still stretches of the hold
+    counted as coming back to it: the review said the set began in a held hinge ("no
+    standing start: ... angles are measured from that standing posture") and re-measured
+    every angle from the hinge. Without a move away from it, a posture is not returned to:
+    at most the note with both readings, the standing start kept."""
+    sim = simulate(SimConfig(exercise=exercise, reps=4, seed=seed, still_start_s=3.0))
+    rv = review_session(_end_in_hold(sim, 12.0, 5.0), config=PipelineConfig.for_exercise(exercise))
+    assert rv.settings["neutral_from_standing_s"] == []
+    assert all("if the recording ended during a hold" in m for m in _notes(rv))
+    a, ta = rv.angles, sim.angles
+    assert a.hip_deg is not None
+    before = ta.time_s < sim.reps[-1].bottom_s  # the truth after it is not this session's
+    e = np.interp(ta.time_s[before], a.time_s, a.hip_deg) - ta.hip_deg[before]
+    assert float(np.sqrt(np.nanmean(e**2))) < 1.5  # re-measured from the hinge: 36-38°
+    assert len(rv.reps) == 3  # the fourth is the hold: never back at the top
+
+
+def test_posture_log_counts_a_return_only_after_a_move_away() -> None:
+    log = _log(_hinge())
+    log.add(30.0, UP, new_run=True)
+    log.moved(np.stack([_turn(UP[i], 8.0) for i in range(3)])[:, None, :])  # a fidget
+    log.add(33.0, UP, new_run=True)
+    assert log.postures[0].runs == 1
+    log.moved(_hinge()[:, None, :])  # a rep, or back to the first posture
+    log.add(40.0, UP, new_run=True)
+    assert log.postures[0].runs == 2
+    v = log.not_standing(NAMES, AXES)
+    assert v is not None and v.returned
