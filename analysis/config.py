@@ -98,6 +98,16 @@ class PipelineConfig:
     alerts always use the threshold onsets (the excursion is not known yet)."""
     onset_lo_frac: float = 0.05
     onset_hi_frac: float = 0.2
+    """The rise measured between these shares of the excursion. Higher shares sit further
+    above the angle error, and on the simulator (whose rises ARE minimum-jerk) they cut the
+    lumbar-lead error's p95 (``bench/accuracy.py``, seeds 5000-5041 / held-out 6000-6041):
+    0.05-0.2 115 / 131 ms, 0.1-0.4 96 / 109, 0.15-0.5 96 / 102, 0.2-0.5 90 / 96 (0.2-0.6
+    broke the late-rounding split: 90 ms p95 on the true angles). But they lean further on
+    the model: a rise of another smooth shape lasting 1 s gets an onset biased by (0.05-0.2
+    / 0.2-0.5) +17 / +28 ms for a raised-cosine velocity, -61 / -114 ms for a velocity
+    peaking at 40 % (beta(2, 3)), -74 / -114 ms for a parabolic velocity. Real hinges are
+    only roughly minimum-jerk, so the shares stay low until real recordings with optical
+    onsets say otherwise."""
 
     # --- flags ------------------------------------------------------------
     lumbar_first_lead_ms: float = 100.0
