@@ -23,7 +23,8 @@ the first minutes (``WANDER_S``: warming up on the body); the central's event cl
 - ``hipfirst``: the DIY profile at 200 Hz, 10-sample packets, sent by the reference
   firmware's IMU loop (every 10 ms plus a 0.6-2 ms FIFO read: the packet leaves at the
   first loop pass after its last sample), with time probes as the link sends them
-  (``LinkSettings.probe_interval_s`` mean, 0.5-1.5 of it after the last ack). The loop's
+  (``LinkSettings.probe_interval_s`` mean, 0.5-1.5 of it after the last ack; the mean is
+  ``probe_warmup_interval_s`` for the first ``probe_warmup_s`` of the stream). The loop's
   jitter only delays packets: the earliest arrivals are still those whose last sample came
   just before a connection event, and with 50 ms packets those fall on a lattice
   gcd(50 ms, interval) apart (2.5 ms at 7.5 ms, 10 ms at 30, 50 ms at 50), a phase that
@@ -223,8 +224,8 @@ def run_sensor(
             start_s=float(arrival[0]),
             end_s=duration_s,
             mean_interval_s=link.probe_interval_s,
-            warmup_s=getattr(link, "probe_warmup_s", 0.0),
-            warmup_interval_s=getattr(link, "probe_warmup_interval_s", 0.0),
+            warmup_s=link.probe_warmup_s,
+            warmup_interval_s=link.probe_warmup_interval_s,
             rng=rng,
         ):
             items.append((pr[2], -1, pr))

@@ -45,3 +45,42 @@ def test_reconnect_after_more_than_35_minutes_keeps_device_time_and_records_the_
     assert len(blocks) == 25
     assert blocks[20].device_time_s[0] == pytest.approx((t - 5 * N * PERIOD_US) / 1e6, abs=1e-6)
     assert [(g.cause, round(g.duration_s)) for g in gaps] == [("disconnect", 2400)]
+
+
+def test_probe_loop_probes_every_50ms_for_the_first_30s_then_every_250ms(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the clock fit's lower bound comes from the earliest probes: many at the start of a
+    # connection align a new link within seconds (bench/clock_sync.py); no real time here,
+    # the loop's sleeps advance a fake clock
+    import asyncio
+
+    from firmware_bridge.manager import link as link_module
+
+    now = [100.0]
+    sleeps: list[tuple[float, float]] = []  # (seconds into the connection, pause)
+
+    class Client:
+        is_connected = True
+
+    client = Client()
+
+    class Driver(HipfirstDriver):
+        async def probe(self, client: object, clock: object) -> None:
+            now[0] += 0.01  # write, connection event, ack
+            return None
+
+    async def fake_sleep(delay: float) -> None:
+        sleeps.append((now[0] - 100.0, delay))
+        now[0] += delay
+        if now[0] > 160.0:
+            client.is_connected = False
+
+    link = SensorLink("lumbar", "AA:BB:CC:DD:EE:FF", Driver(), settings=LinkSettings(),
+                      clock=lambda: now[0], t0_s=0.0, emit=lambda e: None)  # fmt: skip
+    monkeypatch.setattr(link_module.asyncio, "sleep", fake_sleep)
+    asyncio.run(link._probe_loop(client))  # type: ignore[arg-type]
+    early = [d for t, d in sleeps if t < 29.9]
+    late = [d for t, d in sleeps if t > 30.1]
+    assert len(early) > 300 and all(0.025 <= d <= 0.075 for d in early)
+    assert len(late) > 100 and all(0.125 <= d <= 0.375 for d in late)
