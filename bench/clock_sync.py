@@ -53,7 +53,7 @@ the lead, only the alert latency).
 
 Run: ``.venv/bin/python bench/clock_sync.py`` (10-minute sessions, every device but
 ``hipfirst-timer`` at 7.5/15/30/50 ms, one seed: about 50 s on two cores);
-``--minutes 60 --seeds 2 --only hipfirst ...`` for hour-long sessions (about 20 s of CPU
+``--minutes 60 --seeds 2 --only hipfirst ...`` for hour-long sessions (about 15 s of CPU
 per hipfirst run, 2 min per WitMotion run); ``--only hipfirst movella_dot --ci 30``.
 """
 

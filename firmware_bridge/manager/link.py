@@ -47,9 +47,10 @@ class LinkSettings:
     """Mean interval between time probes for the first ``probe_warmup_s`` of a connection
     (0 = no start-up): the clock fit's lower bound comes from the earliest probes, so many
     at first align a new link sooner. ``bench/clock_sync.py --seeds 1`` (10-min sessions),
-    hipfirst at CI 7.5/15/30/50 ms, with the estimate of the time (before the 300 s probe
-    window), misalignment p95 over the first minute 1.82/3.67/4.57/4.95 ms without it,
-    1.11/2.13/2.43/2.64 ms with it."""
+    hipfirst at CI 7.5/15/30/50 ms, misalignment p95 over the first minute: with the
+    earlier clock estimate (30 s windows) 1.82/3.67/4.57/4.95 ms without it, 1.11/2.13/2.43/
+    2.64 ms with it; the 300 s probe windows of ``ClockSync`` need it (without it their first
+    minute was worse than the earlier estimate's)."""
     stop_timeout_s: float = 2.0
     client_backend: type | None = None
     """bleak client backend (``None`` = the platform's); the virtual link's in tests/demo."""
