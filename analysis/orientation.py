@@ -18,7 +18,7 @@ is the previous one's plus a period (plus the missing ones), pulled a tenth of t
 arrival, or re-timed by a clock sync) jitter, and the step alone took a late stamp
 followed by an early one for a lost sample, feeding an invented one: with ±0.4 period of
 jitter (±2 ms at 200 Hz) 7% of the steps, and the gyro turned every movement too far
-(hip RMSE 3.0-3.2° on simulated RDLs instead of 0.13-0.29°, ``tests/test_orientation.py``).
+(hip RMSE 3.0-3.2° on 3 simulated RDLs; now 0.13-0.28°, on exact stamps 0.19-0.26°).
 The grid alone lags a sample clock whose rate is off ``rate_hz`` (by
 ``(1 - pull) / pull × e = 9 e`` periods for a clock ``e`` slow), which the step check
 covers.
