@@ -94,6 +94,18 @@ def test_each_fault_sounds_different_in_the_wav(tmp_path: Path) -> None:
     assert [s.flag for s in sink.started] == flags
 
 
+def test_wav_sink_makes_its_folder_or_says_what_stands_in_the_way(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "set 1" / "cues.wav"  # as with --out-dir new/set 1, not made yet
+    sink = WavFileSink(out)
+    sink.play("lumbar_first", CUES_RENDERED["lumbar_first"])
+    sink.close()
+    cue, x = CUES_RENDERED["lumbar_first"], read_wav(out)
+    assert len(x) >= len(cue) and np.max(np.abs(x[: len(cue)] - cue)) < 2 / 32767
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(UserError, match=r"cannot write the cue WAV .*afile is a file"):
+        WavFileSink(tmp_path / "afile" / "cues.wav")
+
+
 def test_wav_sink_leaves_out_silence_and_drops_stale_cues(tmp_path: Path) -> None:
     sink = WavFileSink(tmp_path / "late.wav", max_wait_s=0.3)
     sink.play("lumbar_flexion", CUES_RENDERED["lumbar_flexion"])  # 350 ms
@@ -222,6 +234,7 @@ def test_sink_kinds_and_bad_ones(tmp_path: Path) -> None:
     wav.close()  # twice is fine
     with pytest.raises(UserError, match="audio sink 'speaker'"):
         open_audio_sink("speaker")
+    (tmp_path / "no").write_text("a file, not a folder")
     with pytest.raises(UserError, match="cannot write the cue WAV"):
         open_audio_sink(f"file:{tmp_path / 'no' / 'dir' / 'x.wav'}")
 

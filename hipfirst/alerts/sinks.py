@@ -137,7 +137,11 @@ class WavFileSink(_CallbackSink):
         self.path = Path(path)
         self.timing_path = self.path.with_suffix(".timing.csv")
         self.description = f"WAV file {self.path}"
+        blocked = next((p for p in self.path.parents if p.exists() and not p.is_dir()), None)
+        if blocked is not None:  # mkdir would only say "File exists"
+            raise UserError(f"{self.path}: cannot write the cue WAV ({blocked} is a file)")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)  # as --out-dir is made
             self._file = self.path.open("wb")
         except OSError as exc:
             raise UserError(f"{self.path}: cannot write the cue WAV ({exc.strerror})") from exc
