@@ -140,7 +140,11 @@ class PipelineConfig:
     """Knee dominant: thigh tilt at the bottom beyond ``knee_thigh_deg`` OR beyond ``knee_ratio``
     × hip ROM. A hinge folds at the hip with the thigh near vertical; a squat tilts the thigh."""
     torso_drift_deg: float = 8.0
-    """Rows/held hinges: trunk tilt change across the hold beyond this is drift."""
+    """Rows/held hinges: the torso's tilt change across the hold beyond this is drift. The
+    torso is the pelvis (trunk tilt minus lumbar flexion) when the lumbar angle is known, so
+    a back arching 16-18° in the hold is flagged lumbar_extension only (on the trunk tilt it
+    was torso_drift too: the one false drift in ``bench/accuracy.py``, on both seed sets);
+    the trunk tilt without a sacrum sensor."""
 
     @classmethod
     def for_exercise(cls, name: str) -> PipelineConfig:

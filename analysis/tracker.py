@@ -537,6 +537,10 @@ class RepTracker:
             else None
         )
         trunk = self.hist.get("trunk", s, e) if self.has.get("trunk") else None
+        if trunk is not None and lum is not None:
+            # the torso as a whole is the pelvis (trunk tilt - lumbar flexion): a back that
+            # arches or rounds in the hold is lumbar_extension / lumbar_flexion, not drift
+            trunk = trunk - lum
         r = self.hist.get("r", s, e)
         flags = rep_flags(
             FlagInputs(
