@@ -162,7 +162,7 @@ class UpEstimator:
         self._last: tuple[float, np.ndarray, np.ndarray | None] | None = None
         self._last_up = np.full(3, np.nan)
         self._grid: float | None = None
-        """Grid time of the last fed sample (None before the first and after a restart)."""
+        """Grid time of the last fed sample (None before the first)."""
         self.gaps_filled = 0
         self.restarts = 0
         self.skipped = 0
@@ -228,12 +228,16 @@ class UpEstimator:
         chunk) is long enough to hide a missing sample, time increases, and every value is
         finite; else None."""
         assert self._last is not None and self._grid is not None
-        longest = _GAP_STEPS * self.period_s
+        p = self.period_s
+        longest = _GAP_STEPS * p
         if len(t) <= _SMALL:  # a live packet: plain floats beat three numpy reductions
-            prev = self._last[0]
+            # one pass: the steps checked and the grid followed (``_follow``'s loop)
+            prev, grid = self._last[0], self._grid
             for x in t.tolist():
                 if not 0 < x - prev <= longest:  # NaN fails too
                     return None
+                due = grid + p
+                grid = due + GRID_PULL * (x - due)
                 prev = x
         else:
             first = float(t[0]) - self._last[0]
@@ -242,9 +246,10 @@ class UpEstimator:
             step = t[1:] - t[:-1]
             if not (step.min() > 0 and step.max() <= longest):
                 return None
+            grid = None
         if not math.isfinite(_sum(acc, axis=None) + _sum(gyr, axis=None)):
             return None
-        return self._follow(self._grid, t)
+        return self._follow(self._grid, t) if grid is None else grid
 
     def _follow(self, grid: float, t: np.ndarray) -> float:
         """The grid after samples ``t``, each the next one on it (none missing)."""
