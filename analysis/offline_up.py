@@ -1,8 +1,8 @@
-"""Two-direction up vectors of every sensor of a recording, one process per sensor when
-the recording is long.
+"""Offline up vectors of every sensor of a recording, one process per sensor when the
+recording is long.
 
-``orientation.smoothed_up`` is about half of an hour-long review (VQF forwards and
-backwards over 720 000 samples per sensor). VQF holds the GIL, so threads do not help
+``offline_orientation.smoothed_up`` is about half of an hour-long review (offline VQF over
+720 000 samples per sensor). VQF holds the GIL, so threads do not help
 (measured: 1.13 s serial, 1.30 s with 4 threads for three 20-minute sensors); separate
 processes do. They are forked: nothing is imported again, the sensors' arrays are
 inherited (copy-on-write, nothing pickled) and each child writes its up vectors into
@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from analysis.orientation import smoothed_up
+from analysis.offline_orientation import smoothed_up
 from analysis.session import SensorStream, Session
 from analysis.stream import possible_readings
 

@@ -97,7 +97,7 @@ _sum = np.add.reduce
 VQF_BLOCK = 1 << 15
 """Samples per VQF call at most (164 s at 200 Hz). A call returns several arrays per sample
 (quaternion, bias, its sigma, rest flag) beside the converted inputs: ~90 bytes a sample,
-65 MB for an hour-long sensor at 200 Hz, held at once by each review process. In blocks the
+65 MB for an hour-long sensor at 200 Hz. In blocks the
 result is the same to the bit (VQF's batch call is its per-sample update in a loop)."""
 
 
@@ -121,9 +121,7 @@ class UpEstimator:
     ``rate_hz``: nominal sample rate. ``has_gyro``: use VQF with the gyroscope.
     ``max_fill_s``: longest run of missing samples bridged by interpolation (longer gaps
     restart the inclination). ``acc_lp_s``: low-pass time constant of the
-    accelerometer-only path. ``tau_acc_s``: VQF's ``tauAcc``. ``known_bias_dps``: a gyro
-    bias already known (3 values, °/s): it is subtracted from every gyro sample and the
-    estimator does not learn one (VQF's ``BasicVQF``, about 3× faster than full VQF).
+    accelerometer-only path. ``tau_acc_s``: VQF's ``tauAcc``.
     Counters: ``gaps_filled``, ``restarts``, ``skipped`` (non-finite or non-increasing).
     """
 
@@ -135,7 +133,6 @@ class UpEstimator:
         max_fill_s: float = 0.175,
         acc_lp_s: float = 0.02,
         tau_acc_s: float = 3.0,
-        known_bias_dps: np.ndarray | None = None,
     ) -> None:
         if not (np.isfinite(rate_hz) and rate_hz > 0):
             raise ValueError(f"rate_hz must be positive, got {rate_hz}")
@@ -144,14 +141,7 @@ class UpEstimator:
         self.max_fill_s = max_fill_s
         self._one_pole = OnePole(self.period_s / (acc_lp_s + self.period_s))
         self._vqf: Any = None
-        self._known_bias: np.ndarray | None = None
-        if has_gyro and known_bias_dps is not None:
-            from vqf import BasicVQF
-
-            self._known_bias = np.asarray(known_bias_dps, dtype=float).reshape(3)
-            self._vqf = BasicVQF(self.period_s)
-            self._vqf.setTauAcc(tau_acc_s)
-        elif has_gyro:
+        if has_gyro:
             from vqf import VQF
 
             self._vqf = VQF(self.period_s)
@@ -166,16 +156,6 @@ class UpEstimator:
         self.gaps_filled = 0
         self.restarts = 0
         self.skipped = 0
-
-    @property
-    def bias_dps(self) -> np.ndarray | None:
-        """The gyro bias in use (°/s): the known one, or VQF's current estimate; None
-        without a gyro."""
-        if self._vqf is None:
-            return None
-        if self._known_bias is not None:
-            return self._known_bias.copy()
-        return np.degrees(np.asarray(self._vqf.state["bias"], dtype=float))
 
     def update(
         self, time_s: np.ndarray, acc_g: np.ndarray, gyr_dps: np.ndarray | None = None
@@ -322,10 +302,7 @@ class UpEstimator:
     def _restart(self, t_s: float) -> None:
         self.restarts += 1
         self._lp = None
-        if self._vqf is not None and self._known_bias is not None:
-            self._vqf.resetState()
-            self.unsettled.append((t_s, t_s + SETTLE_S))
-        elif self._vqf is not None:
+        if self._vqf is not None:
             state = self._vqf.state
             bias, bias_p = state["bias"], state["biasP"]
             self._vqf.resetState()
@@ -342,8 +319,6 @@ class UpEstimator:
             for i in range(0, len(acc), VQF_BLOCK):
                 out[i : i + VQF_BLOCK] = self._run(acc[i : i + VQF_BLOCK], gyr[i : i + VQF_BLOCK])
             return out
-        if self._known_bias is not None:
-            gyr = gyr - self._known_bias
         res = self._vqf.updateBatch(
             np.ascontiguousarray(np.radians(gyr)), np.ascontiguousarray(acc * G_MS2)
         )
@@ -356,68 +331,3 @@ class UpEstimator:
         up = lp.T
         with np.errstate(invalid="ignore", divide="ignore"):
             return up / np.linalg.norm(up, axis=1, keepdims=True)
-
-
-def smoothed_up(
-    time_s: np.ndarray,
-    acc_g: np.ndarray,
-    gyr_dps: np.ndarray | None,
-    *,
-    rate_hz: float,
-) -> np.ndarray:
-    """Two-direction (non-causal) up vectors of a whole recording, for offline review.
-
-    The recording is run through ``UpEstimator`` forwards and backwards in time (times
-    negated and reversed, gyro negated) and the two unit vectors are averaged. An
-    unlearned gyro bias ``b`` leaves a causal estimate about ``b × tauAcc`` off (±0.5 °/s
-    × 3 s = 1.5° in the simulator), in a direction that changes with posture; running
-    backwards flips the sign of ``b`` and of that error, so the average cancels it to
-    first order, as it cancels the accelerometer filter's lag. Where one direction has no
-    estimate yet, the other is used.
-
-    The backward pass does not learn the bias again: it takes the forward pass's final
-    estimate (learned from the whole recording) as known and runs the cheaper
-    ``BasicVQF``. Measured on 42 simulated sessions (``bench/accuracy.py``), hip / lumbar
-    RMSE: causal 0.65° / 0.55°; two full VQF passes 0.45° / 0.39°; this 0.43° / 0.36°,
-    and the review of a 60-minute session is ~0.7 s faster. On BROAD's real trials the two
-    forms agree to 0.001° (0.721° mean either way). Tried and worse: the forward pass's
-    running bias estimate per sample instead of its final one, 0.48° / 0.42° (early in the
-    recording it is not learned yet); ``BasicVQF`` both ways without a bias, 0.51° / 0.48°.
-    """
-    t = np.asarray(time_s, dtype=float)
-    acc = np.asarray(acc_g, dtype=float)
-    gyr = None if gyr_dps is None else np.asarray(gyr_dps, dtype=float)
-    has_gyro = gyr is not None
-    forward = UpEstimator(rate_hz=rate_hz, has_gyro=has_gyro)
-    fwd = forward.update(t, acc, gyr)
-    bias = forward.bias_dps  # run backwards, the gyro and its bias change sign
-    back = UpEstimator(
-        rate_hz=rate_hz, has_gyro=has_gyro, known_bias_dps=None if bias is None else -bias
-    ).update(-t[::-1], acc[::-1], None if gyr is None else _reversed_rates(gyr))[::-1]
-    fwd_ok, back_ok = np.isfinite(fwd).all(axis=1), np.isfinite(back).all(axis=1)
-    if fwd_ok.all() and back_ok.all():
-        both = fwd + back
-    else:
-        both = np.where(fwd_ok[:, None], fwd, 0.0) + np.where(back_ok[:, None], back, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = both / np.linalg.norm(both, axis=1, keepdims=True)
-    out[~(fwd_ok | back_ok)] = np.nan
-    return out
-
-
-def _reversed_rates(gyr: np.ndarray) -> np.ndarray:
-    """Gyro rates for a run backwards in time: negated, reversed, and one sample later.
-
-    VQF turns its estimate at sample ``k`` by the rate of sample ``k`` over the step from
-    ``k - 1``: a sample's rate stands for the interval that ends at it. Backwards, the
-    step from sample ``k + 1`` to ``k`` crosses the interval that ends at ``k + 1``, so it
-    must turn by ``-rate[k + 1]``; plain reversal would use ``-rate[k]``, one interval off.
-    On BROAD's real recordings that one-sample slip doubled the backward pass's error in
-    fast movement (fast rotation 1.71° against 0.80° forwards; tapping 1.11° against
-    0.61°); with the shift the two directions are alike (0.78°, 0.59°).
-    """
-    rev = -gyr[::-1]
-    out = np.empty_like(rev)
-    out[0] = rev[0]  # the first backward step has no interval before it
-    out[1:] = rev[:-1]
-    return out

@@ -6,12 +6,12 @@ that the whole recording is there, and both are switchable:
 
 - two passes: the first learns each sensor's flexion axis from the movement, the second
   measures with those axes from the first sample (live gets them from practice hinges);
-- ``smooth`` (default on): the orientation stage is run over the whole recording in both
-  directions (``orientation.smoothed_up``), which cancels most of the causal estimator's
-  gyro-bias and lag error. Every later stage (grid, stillness, neutral, tilt, reps,
+- ``smooth`` (default on): the orientation stage is VQF's offline variant over the whole
+  recording (``offline_orientation.smoothed_up``), free of the causal estimator's
+  unlearned gyro bias and lag. Every later stage (grid, stillness, neutral, tilt, reps,
   onsets, flags) is the live one. ``smooth=False`` (``hipfirst review --causal``) gives
   exactly what a live run with the learned axes computes. For long recordings the
-  sensors' two-direction estimates run in parallel processes (``analysis/offline_up.py``).
+  sensors' offline estimates run in parallel processes (``analysis/offline_up.py``).
 """
 
 from __future__ import annotations
@@ -287,9 +287,9 @@ def review_session(
     # Pass 1 learns each sensor's flexion axis from the movement; pass 2 measures with those
     # axes from the first sample, so the standing start and the first rep's early descent
     # are signed tilts too (see analysis/tilt.py). Live runs get axes from practice hinges.
-    # ``smooth``: the orientation stage runs over the whole recording in both directions
-    # (``orientation.smoothed_up``); every later stage is the live one. False gives exactly
-    # what a live run over the same samples computes (with the learned axes). A re-clip
+    # ``smooth``: the orientation stage is offline VQF over the whole recording
+    # (``offline_orientation.smoothed_up``); every later stage is the live one. False gives
+    # exactly what a live run over the same samples computes (with the learned axes). A re-clip
     # turns the sensor on the body, not the up vector's tracking: the gyro sees the turn,
     # so the smoothed orientation spans re-calibrations (causal: a fresh estimator per
     # stretch, as live).
@@ -415,7 +415,7 @@ def _assemble(
         missing.append("lumbar-first needs hip and lumbar angles: not evaluated")
     settings = cfg.settings()
     settings["reanchors"] = [t for g in segments for t, ok in g.pipe.neutral.anchors[1:] if ok]
-    settings["orientation"] = "two-direction (smoothed)" if smooth else "causal (as live)"
+    settings["orientation"] = "offline VQF (smoothed)" if smooth else "causal (as live)"
     settings["neutral_from_standing_s"] = [
         round(g.not_standing.standing_s, 4)
         for g in segments

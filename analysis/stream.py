@@ -117,7 +117,7 @@ class StreamingPipeline:
         sample instead of the first still stretch (``NeutralFinder.seed``; offline review
         when the first still posture was not standing). ``up_sources``:
         replaces the causal orientation estimator of those sensors (offline review's
-        two-direction estimate, see ``analysis.up.PrecomputedUp``)."""
+        offline estimate, see ``analysis.up.PrecomputedUp``)."""
         self.config = c = config or PipelineConfig()
         self.layout: AngleLayout = layout_for(list(sensors))
         self.specs = sensors

@@ -3,7 +3,7 @@
 Live and by default: a causal estimator per sensor (:mod:`analysis.orientation`, VQF with
 gyro; low-passed accelerometer without). Offline review can instead hand the pipeline up
 vectors computed beforehand over the whole recording (``PrecomputedUp``, e.g. from
-``orientation.smoothed_up``); every later stage is the same.
+``offline_orientation.smoothed_up``); every later stage is the same.
 """
 
 from __future__ import annotations

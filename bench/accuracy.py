@@ -6,7 +6,7 @@ standing rest between them), through the offline review and through
 the live pipeline (packets of 10 samples interleaved by time), and prints:
 
 - hip and lumbar angle RMSE (°) vs truth, after the neutral is set, on the truth grid: of
-  the offline review (two-direction orientation) and of the live pipeline (causal);
+  the offline review (offline VQF orientation) and of the live pipeline (causal);
 - rep recall and precision (a found rep matches a true rep when their spans overlap);
 - lumbar_first sensitivity and specificity; rounding / arching detection rates;
 - lumbar-lead error (ms; median, mean and p95 of the absolute error), split by the size of

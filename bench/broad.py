@@ -5,8 +5,9 @@ that folder's README: one IMU at 285.7 Hz, already converted to g and °/s, with
 optical truth ``up_*`` in the sensor frame) the estimator of ``analysis.orientation``
 runs causally over the IMU samples, and the inclination error is the angle between its
 up direction and the truth, RMS over the trial's scored ``movement == 1`` samples with
-truth present. The ``offline`` column is the two-direction estimate the review uses
-(``smoothed_up``). Prints per-trial RMSE, the mean over trials and the run time.
+truth present. The ``offline`` column is the non-causal estimate the review uses
+(``offline_orientation.smoothed_up``: VQF's offline variant). Prints per-trial RMSE, the
+mean over trials and the run time.
 
 ``--drop-ms MS`` also removes a run of MS ms of samples every ``--every-s`` seconds (at
 seeded random places, as lost BLE packets) and compares the default estimator with
@@ -26,7 +27,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow.csv as pacsv
 
-from analysis.orientation import UpEstimator, smoothed_up
+from analysis.offline_orientation import smoothed_up
+from analysis.orientation import UpEstimator
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "broad"
 
@@ -71,7 +73,7 @@ def inclination_rmse_deg(up: np.ndarray, truth: np.ndarray) -> float:
 
 def trial_rmse(path: Path, *, offline: bool = False, **estimator: float) -> float:
     """Inclination RMSE (°) of one trial, the estimator run causally over all its samples
-    (``offline``: the review's two-direction estimate instead)."""
+    (``offline``: the review's non-causal estimate instead)."""
     tr = load_trial(path)
     if offline:
         up = smoothed_up(tr.time_s, tr.acc_g, tr.gyr_dps, rate_hz=tr.rate_hz)
@@ -95,7 +97,7 @@ def broad_inclination_rmse() -> str:
     off = [trial_rmse(p, offline=True) for p in found]
     return (
         f"{np.mean(errs):.2f} deg mean over {len(errs)} trials (max {np.max(errs):.2f}); "
-        f"offline two-direction {np.mean(off):.2f} (max {np.max(off):.2f})"
+        f"offline (the review's) {np.mean(off):.2f} (max {np.max(off):.2f})"
     )
 
 
