@@ -82,22 +82,28 @@ def smoothed_up(
     from vqf import offlineVQF
 
     log = _FeedLog(rate_hz=rate_hz)
-    pos = log.update(t, acc, np.asarray(gyr_dps, dtype=float))[:, 0]
-    out = np.full((len(t), 3), np.nan)
+    pos = log.update(t, acc, np.asarray(gyr_dps, dtype=float))[:, 0].copy()
     if not log.fed:
-        return out
-    fed_acc = np.ascontiguousarray(np.concatenate(log.acc) * G_MS2)
-    fed_gyr = np.ascontiguousarray(np.radians(np.concatenate(log.gyr)))
+        return np.full((len(t), 3), np.nan)
+    # converted in place (no second copy of an hour of samples beside VQF's own memory)
+    fed_acc = np.concatenate(log.acc)
+    fed_acc *= G_MS2
+    fed_gyr = np.concatenate(log.gyr)
+    np.radians(fed_gyr, out=fed_gyr)
     del log.acc[:], log.gyr[:]
     up = np.empty((log.fed, 3))
     for a, b in zip([0, *log.cuts], [*log.cuts, log.fed], strict=True):
         if b > a:
             q = offlineVQF(fed_gyr[a:b], fed_acc[a:b], None, log.period_s, None)["quat6D"]
-            up[a:b] = quat_up(q)
+            up[a:b] = quat_up(q)  # unit quaternions: unit vectors
+            del q
+    del fed_acc, fed_gyr
+    if not log.skipped and not log.gaps_filled:
+        return up  # every sample fed once, nothing filled: ``pos`` is 0, 1, 2, ...
+    out = np.full((len(t), 3), np.nan)
     known = np.isfinite(pos)
     out[known] = up[pos[known].astype(np.intp)]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return out / np.linalg.norm(out, axis=1, keepdims=True)
+    return out
 
 
 def _accel_only_both_ways(t: np.ndarray, acc: np.ndarray, rate_hz: float) -> np.ndarray:
