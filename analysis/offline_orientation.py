@@ -86,9 +86,9 @@ def smoothed_up(
     if not log.fed:
         return np.full((len(t), 3), np.nan)
     # converted in place (no second copy of an hour of samples beside VQF's own memory)
-    fed_acc = np.concatenate(log.acc)
+    fed_acc = np.ascontiguousarray(np.concatenate(log.acc))  # VQF takes C order only
     fed_acc *= G_MS2
-    fed_gyr = np.concatenate(log.gyr)
+    fed_gyr = np.ascontiguousarray(np.concatenate(log.gyr))
     np.radians(fed_gyr, out=fed_gyr)
     del log.acc[:], log.gyr[:]
     up = np.empty((log.fed, 3))
