@@ -24,6 +24,10 @@ VQF's default ``tauAcc`` of 3 s either way:
   at 200 Hz), but one call holds the whole stretch: ~120 MB more peak memory per hour-long
   sensor.
 
+The same pass gives each sample its steady time (``analysis.steady_times``): the stamps'
+jitter averaged out along the fed sequence, which the review resamples by instead of the
+stamps.
+
 Without a gyroscope the low-passed accelerometer (``UpEstimator``'s accelerometer-only
 path) is run forwards and backwards in time and the two directions averaged, which cancels
 the filter's lag.
@@ -31,9 +35,12 @@ the filter's lag.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from analysis.orientation import G_MS2, UpEstimator, quat_up
+from analysis.steady_times import steady_times
 
 
 class _FeedLog(UpEstimator):
@@ -66,6 +73,15 @@ class _FeedLog(UpEstimator):
         self.cuts.append(self.fed)
 
 
+class OfflineTrack(NamedTuple):
+    """One sensor's offline orientation: ``up`` ``(n, 3)`` (NaN where unknown) and
+    ``time_s``, the steady sample times (``analysis.steady_times``; the stamps themselves
+    for a sensor without a gyroscope or with samples the estimator left out)."""
+
+    up: np.ndarray
+    time_s: np.ndarray
+
+
 def smoothed_up(
     time_s: np.ndarray,
     acc_g: np.ndarray,
@@ -75,16 +91,27 @@ def smoothed_up(
 ) -> np.ndarray:
     """Non-causal up vectors ``(n, 3)`` of one sensor's whole recording (see the module
     docstring); NaN where there is no estimate (before the first usable sample)."""
+    return offline_track(time_s, acc_g, gyr_dps, rate_hz=rate_hz).up
+
+
+def offline_track(
+    time_s: np.ndarray,
+    acc_g: np.ndarray,
+    gyr_dps: np.ndarray | None,
+    *,
+    rate_hz: float,
+) -> OfflineTrack:
+    """``smoothed_up`` and the steady sample times of one sensor's whole recording."""
     t = np.asarray(time_s, dtype=float)
     acc = np.asarray(acc_g, dtype=float)
     if gyr_dps is None:
-        return _accel_only_both_ways(t, acc, rate_hz)
+        return OfflineTrack(_accel_only_both_ways(t, acc, rate_hz), t)
     from vqf import offlineVQF
 
     log = _FeedLog(rate_hz=rate_hz)
     pos = log.update(t, acc, np.asarray(gyr_dps, dtype=float))[:, 0].copy()
     if not log.fed:
-        return np.full((len(t), 3), np.nan)
+        return OfflineTrack(np.full((len(t), 3), np.nan), t)
     # converted in place (no second copy of an hour of samples beside VQF's own memory)
     fed_acc = np.ascontiguousarray(np.concatenate(log.acc))  # VQF takes C order only
     fed_acc *= G_MS2
@@ -98,12 +125,15 @@ def smoothed_up(
             up[a:b] = quat_up(q)  # unit quaternions: unit vectors
             del q
     del fed_acc, fed_gyr
-    if not log.skipped and not log.gaps_filled:
-        return up  # every sample fed once, nothing filled: ``pos`` is 0, 1, 2, ...
-    out = np.full((len(t), 3), np.nan)
-    known = np.isfinite(pos)
-    out[known] = up[pos[known].astype(np.intp)]
-    return out
+    if log.skipped:  # rows not fed keep their stamps: re-timing could reorder them
+        out = np.full((len(t), 3), np.nan)
+        known = np.isfinite(pos)
+        out[known] = up[pos[known].astype(np.intp)]
+        return OfflineTrack(out, t)
+    steady = steady_times(t, pos, log.cuts, period_s=log.period_s)
+    if not log.gaps_filled:
+        return OfflineTrack(up, steady)  # every sample fed once: ``pos`` is 0, 1, 2, ...
+    return OfflineTrack(up[pos.astype(np.intp)], steady)
 
 
 def _accel_only_both_ways(t: np.ndarray, acc: np.ndarray, rate_hz: float) -> np.ndarray:

@@ -23,7 +23,7 @@ import threading
 
 import numpy as np
 
-from analysis.offline_orientation import smoothed_up
+from analysis.offline_orientation import OfflineTrack, offline_track
 from analysis.session import SensorStream, Session
 from analysis.stream import possible_readings
 
@@ -40,9 +40,9 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _one(st: SensorStream) -> np.ndarray:
+def _one(st: SensorStream) -> OfflineTrack:
     acc, gyr = _possible(st.acc_g, st.gyr_dps)
-    return smoothed_up(st.time_s, acc, gyr, rate_hz=st.rate_hz)
+    return offline_track(st.time_s, acc, gyr, rate_hz=st.rate_hz)
 
 
 def _possible(acc: np.ndarray, gyr: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
@@ -77,8 +77,8 @@ def default_workers(session: Session) -> int:
     return len(session.sensors)
 
 
-def smoothed_ups(session: Session, *, workers: int | None = None) -> dict[str, np.ndarray]:
-    """``smoothed_up`` of every sensor, by name.
+def smoothed_ups(session: Session, *, workers: int | None = None) -> dict[str, OfflineTrack]:
+    """``offline_track`` of every sensor (up vectors and steady times), by name.
 
     ``workers``: processes to use, this one included (1 = only this one); None:
     ``default_workers``.
@@ -104,7 +104,7 @@ def _shares(streams: list[SensorStream], n: int) -> list[list[int]]:
     return shares
 
 
-def _forked(streams: list[SensorStream], n: int) -> list[np.ndarray]:
+def _forked(streams: list[SensorStream], n: int) -> list[OfflineTrack]:
     out = [_shared_rows(st.samples) for st in streams]
     shares = _shares(streams, n)
     ctx = multiprocessing.get_context("fork")
@@ -115,7 +115,7 @@ def _forked(streams: list[SensorStream], n: int) -> list[np.ndarray]:
         children.append((proc, share))
     try:
         for i in shares[0]:
-            out[i][:] = _one(streams[i])
+            _put(out[i], _one(streams[i]))
     except BaseException:  # no child left running for a review that has failed
         for proc, _ in children:
             proc.kill()
@@ -125,20 +125,25 @@ def _forked(streams: list[SensorStream], n: int) -> list[np.ndarray]:
         proc.join()
         if proc.exitcode != 0:  # redo here: same result, or the error raised as serially
             for i in share:
-                out[i][:] = _one(streams[i])
-    return out
+                _put(out[i], _one(streams[i]))
+    return [OfflineTrack(rows[:, :3], rows[:, 3]) for rows in out]
+
+
+def _put(rows: np.ndarray, track: OfflineTrack) -> None:
+    rows[:, :3] = track.up
+    rows[:, 3] = track.time_s
 
 
 def _child(streams: list[SensorStream], share: list[int], out: list[np.ndarray]) -> None:
     try:
         for i in share:
-            out[i][:] = _one(streams[i])
+            _put(out[i], _one(streams[i]))
     except BaseException:  # the parent computes this share again
         os._exit(1)
 
 
 def _shared_rows(n: int) -> np.ndarray:
-    """An (n, 3) float array in anonymous shared memory: mapped before a fork, a child's
-    writes to it are seen by the parent."""
-    buf = mmap.mmap(-1, max(n, 1) * 3 * 8)
-    return np.frombuffer(buf, dtype=float, count=n * 3).reshape(n, 3)
+    """An (n, 4) float array (up vector, steady time) in anonymous shared memory: mapped
+    before a fork, a child's writes to it are seen by the parent."""
+    buf = mmap.mmap(-1, max(n, 1) * 4 * 8)
+    return np.frombuffer(buf, dtype=float, count=n * 4).reshape(n, 4)

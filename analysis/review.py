@@ -36,7 +36,7 @@ from analysis.recalibration import (
     recording_span,
 )
 from analysis.results import AngleSeries, RepResult, SensorInfo, SessionReview
-from analysis.session import Session
+from analysis.session import SensorStream, Session
 from analysis.stance import NotStanding, axes_for_standing, not_standing_note
 from analysis.stream import LEAD_NEEDS_GYRO, SensorSpec, StreamingPipeline
 from analysis.up import PrecomputedUp, UpSource
@@ -138,17 +138,26 @@ def run_pipeline(
     return pipe
 
 
-def smoothed_sources(session: Session, *, workers: int | None = None) -> dict[str, UpSource]:
-    """Two-direction up vectors of every sensor the analysis uses (a ``wrist`` column is
-    ignored, so it is not estimated either), for ``run_pipeline(up_sources=...)``
-    (``workers``: see ``offline_up.smoothed_ups``)."""
+def smoothed_sources(
+    session: Session, *, workers: int | None = None
+) -> tuple[Session, dict[str, UpSource]]:
+    """Offline up vectors of every sensor the analysis uses (a ``wrist`` column is
+    ignored, so it is not estimated either), for ``run_pipeline(up_sources=...)``, and
+    the session with those sensors' samples at their steady times
+    (``analysis/steady_times.py``), which the sources are keyed by (``workers``: see
+    ``offline_up.smoothed_ups``)."""
     try:
         used = layout_for(list(session.sensors)).sensors
     except ValueError:  # too few sensors: the pipeline says so
-        return {}
+        return session, {}
     part = Session({n: session.sensors[n] for n in used}, source=session.source)
-    ups = smoothed_ups(part, workers=workers)
-    return {n: PrecomputedUp(st.time_s, ups[n]) for n, st in part.sensors.items()}
+    tracks = smoothed_ups(part, workers=workers)
+    steady = {
+        n: SensorStream(n, tracks[n].time_s, st.acc_g, st.gyr_dps) for n, st in part.sensors.items()
+    }
+    retimed = Session({**session.sensors, **steady}, source=session.source, meta=session.meta)
+    sources: dict[str, UpSource] = {n: PrecomputedUp(tr.time_s, tr.up) for n, tr in tracks.items()}
+    return retimed, sources
 
 
 LEARN_S = 120.0
@@ -293,7 +302,9 @@ def review_session(
     # turns the sensor on the body, not the up vector's tracking: the gyro sees the turn,
     # so the smoothed orientation spans re-calibrations (causal: a fresh estimator per
     # stretch, as live).
-    ups = smoothed_sources(session) if smooth else None
+    ups = None
+    if smooth:  # the samples at their steady times from here on
+        session, ups = smoothed_sources(session)
     spans: list[tuple[float, float] | None] = [None]
     weights = [1.0]
     if restarts:

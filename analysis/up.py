@@ -33,7 +33,7 @@ class PrecomputedUp:
     """
 
     def __init__(self, time_s: np.ndarray, up: np.ndarray) -> None:
-        self._t = np.asarray(time_s, dtype=float)
+        self._t = np.ascontiguousarray(time_s, dtype=float)  # searched on every update
         self._up = np.asarray(up, dtype=float)
 
     def update(

@@ -238,8 +238,11 @@ async def test_recalibrate_after_a_reclip_brings_the_angles_back_to_truth(tmp_pa
     errs = set_errors(sim, reviewed, set_index=1)
     assert errs["hip_median"] < 1.5 and errs["lumbar_median"] < 1.5, errs
     assert len(review.reps) == len(reps)
-    for r, live in zip(review.reps, reps, strict=True):
-        assert r.start_s == pytest.approx(live.start_s, abs=0.3)
+    # each rep where it truly began. (Not where live began it: the first rep after the
+    # re-clip is measured live before the sacrum's axis is learned again, with no practice
+    # hinges here, and its start came out 2.3 s early in about half of the runs.)
+    for r, true in zip(review.reps, sim.reps, strict=True):
+        assert r.start_s - angles.offset_s == pytest.approx(true.start_s, abs=0.3)
 
 
 async def test_set_flow_recalibrates_once_the_slipped_sensor_is_reclipped() -> None:

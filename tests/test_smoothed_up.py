@@ -71,10 +71,12 @@ def test_smoothed_ups_on_several_processes_equal_the_serial_ones() -> None:
     for workers in (2, 3):  # this process and one child with two sensors; one each
         forked = smoothed_ups(sim.session, workers=workers)
         assert list(forked) == list(sim.session.sensors)
-        for name, up in serial.items():
-            assert np.array_equal(forked[name], up, equal_nan=True), (workers, name)
+        for name, track in serial.items():
+            assert np.array_equal(forked[name].up, track.up, equal_nan=True), (workers, name)
+            assert np.array_equal(forked[name].time_s, track.time_s), (workers, name)
         # each sensor's own estimate, not a neighbour's
-        assert not np.allclose(forked["lumbar"], forked["thigh"])
+        assert not np.allclose(forked["lumbar"].up, forked["thigh"].up)
+        assert not np.array_equal(forked["lumbar"].time_s, forked["thigh"].time_s)
 
 
 def test_a_sensor_whose_child_process_failed_is_computed_again_here(monkeypatch) -> None:
@@ -94,8 +96,9 @@ def test_a_sensor_whose_child_process_failed_is_computed_again_here(monkeypatch)
 
     monkeypatch.setattr(offline_up, "_one", fails_in_a_child)
     forked = offline_up.smoothed_ups(sim.session, workers=3)
-    for name, up in serial.items():
-        assert np.array_equal(forked[name], up, equal_nan=True), name
+    for name, track in serial.items():
+        assert np.array_equal(forked[name].up, track.up, equal_nan=True), name
+        assert np.array_equal(forked[name].time_s, track.time_s), name
 
 
 def test_forks_only_long_recordings_from_a_process_without_other_threads() -> None:
@@ -177,7 +180,9 @@ def test_a_sensor_the_analysis_ignores_is_not_estimated() -> None:
     three = sim.session
     wrist = three.sensors["thigh"]
     four = Session({**three.sensors, "wrist": wrist}, source=three.source)
-    assert set(smoothed_sources(four)) == {"lumbar", "sacrum", "thigh"}
+    retimed, sources = smoothed_sources(four)
+    assert set(sources) == {"lumbar", "sacrum", "thigh"}
+    assert retimed.sensors["wrist"] is wrist  # not estimated, not re-timed
     a, b = review_session(three), review_session(four)
     assert [r.to_json() for r in a.reps] == [r.to_json() for r in b.reps]
     assert np.array_equal(a.angles.hip_deg, b.angles.hip_deg, equal_nan=True)
