@@ -17,7 +17,11 @@ the live pipeline (packets of 10 samples interleaved by time), and prints:
 - live alert latency: from the TRUE lumbar angle crossing the alert threshold to the moment
   the live ``lumbar_first`` alert could be raised, i.e. when the last sample of the packet
   that triggered it was taken (median, p95); BLE transport and processing add a few ms on
-  top (``bench/ble.py``). Also the share of lumbar-first reps alerted before the true bottom;
+  top (``bench/ble.py``). Also the share of lumbar-first reps alerted before the true bottom.
+  The live pipeline learns each sensor's flexion axis from the movement, so a session's
+  first rep is measured before it has them; the same figures are printed with the axes
+  the live run ended with given from the first sample (what the practice hinges of
+  ``hipfirst monitor`` give before a set);
 - the BROAD inclination RMSE of the orientation stage (``bench/broad.py``), if present.
 
 Run: ``.venv/bin/python bench/accuracy.py`` (a few minutes on one core).
@@ -73,6 +77,10 @@ class Tally:
     live_false: list[bool] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     before_bottom: list[bool] = field(default_factory=list)
+    live_false_ax: list[bool] = field(default_factory=list)
+    """The same three with the axes known from the first sample (see ``axes_known``)."""
+    latency_ax_ms: list[float] = field(default_factory=list)
+    before_bottom_ax: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -163,16 +171,20 @@ def match_reps(truth: list[Any], found: list[RepResult]) -> list[tuple[Any, RepR
 
 
 def live_events(
-    session: Session, cfg: PipelineConfig, chunk: int | dict[str, int] | None = None
+    session: Session,
+    cfg: PipelineConfig,
+    chunk: int | dict[str, int] | None = None,
+    *,
+    axes: dict[str, np.ndarray] | None = None,
 ) -> list[LiveEvent]:
     """The session as a live stream. Packets as hipfirst sensors batch them (PROFILE.md:
     at most 50 ms of samples per notification: 10 at 200 Hz, 5 at 100 Hz, 2 at 50 Hz),
-    or ``chunk`` samples each."""
+    or ``chunk`` samples each. ``axes``: flexion axes known from the first sample."""
     specs = {
         n: SensorSpec(rate_hz=st.rate_hz, has_gyro=st.gyr_dps is not None)
         for n, st in session.sensors.items()
     }
-    pipe = StreamingPipeline(cfg, sensors=specs, record=True)
+    pipe = StreamingPipeline(cfg, sensors=specs, record=True, axes=axes)
     LIVE["pipe"] = pipe
     packets = []
     for n, st in session.sensors.items():
@@ -271,6 +283,8 @@ def evaluate(sc: dict[str, Any], tally: Tally) -> None:
             lum = np.concatenate([c.lumbar for c in live.chunks])
             tally.lum_live_sq += _sq_err(t, lt, lum, ta.lumbar_deg)
     lf_alerts = [e for e in events if e.kind == "alert" and e.flag == "lumbar_first"]
+    events_ax = live_events(sim.session, cfg, axes=axes_known(live))
+    lf_ax = [e for e in events_ax if e.kind == "alert" and e.flag == "lumbar_first"]
     for tr, fr in pairs:
         faults = _faults(tr)
         if fr is None:
@@ -301,16 +315,43 @@ def evaluate(sc: dict[str, Any], tally: Tally) -> None:
             (tally.lead_err_small_ms if small else tally.lead_err_large_ms).append(
                 abs(fr.lumbar_lead_ms - float(lead_true))
             )
-        start, bottom, end = _rep_span(tr)
-        mine = [a for a in lf_alerts if start - 0.5 <= a.time_s <= end]
-        if "lumbar_first" not in faults:
-            tally.live_false.append(bool(mine))
-        else:
-            cross = true_crossing(ta, tr, cfg.lumbar_departure_deg)
-            if mine and cross is not None:
-                decided = DECIDED_AT.get(id(mine[0]), mine[0].time_s)
-                tally.latency_ms.append((max(decided, mine[0].time_s) - cross) * 1000.0)
-            tally.before_bottom.append(bool(mine) and mine[0].time_s < bottom)
+        score_alerts(
+            tr, lf_alerts, ta, cfg, tally.live_false, tally.latency_ms, tally.before_bottom
+        )
+        score_alerts(
+            tr, lf_ax, ta, cfg, tally.live_false_ax, tally.latency_ax_ms, tally.before_bottom_ax
+        )
+
+
+def axes_known(live: StreamingPipeline | None) -> dict[str, np.ndarray] | None:
+    """The flexion axes a live run ended with: standing in for the practice hinges that
+    ``hipfirst monitor`` asks for before a set (2 by default), so the live pipeline's first
+    rep is measured with axes, as its later ones are."""
+    if live is None:
+        return None
+    return {n: live.tilt.axis[i].copy() for i, n in enumerate(live.layout.sensors)}
+
+
+def score_alerts(
+    tr: Any,
+    alerts: list[LiveEvent],
+    ta: Any,
+    cfg: PipelineConfig,
+    false: list[bool],
+    latency_ms: list[float],
+    before_bottom: list[bool],
+) -> None:
+    """One true rep's live ``lumbar_first`` alerts: a false alarm, or latency and timing."""
+    start, bottom, end = _rep_span(tr)
+    mine = [a for a in alerts if start - 0.5 <= a.time_s <= end]
+    if "lumbar_first" not in _faults(tr):
+        false.append(bool(mine))
+        return
+    cross = true_crossing(ta, tr, cfg.lumbar_departure_deg)
+    if mine and cross is not None:
+        decided = DECIDED_AT.get(id(mine[0]), mine[0].time_s)
+        latency_ms.append((max(decided, mine[0].time_s) - cross) * 1000.0)
+    before_bottom.append(bool(mine) and mine[0].time_s < bottom)
 
 
 def pct(x: list[float], q: float) -> float:
@@ -380,6 +421,13 @@ def main() -> None:
     la = tally.latency_ms
     print(f"live alert latency: median {pct(la, 50):.0f} ms, p95 {pct(la, 95):.0f} ms, n={len(la)}")
     print(f"lumbar-first reps alerted before the bottom: {rate(tally.before_bottom)}")
+    la = tally.latency_ax_ms
+    print(
+        "  the same with the axes known before the first rep (practice hinges, as "
+        f"`hipfirst monitor` asks for): false alarms {rate(tally.live_false_ax)}; latency "
+        f"median {pct(la, 50):.0f} ms, p95 {pct(la, 95):.0f} ms, n={len(la)}; before the "
+        f"bottom {rate(tally.before_bottom_ax)}"
+    )
     try:
         from broad import broad_inclination_rmse  # bench/ is on sys.path when run as a script
     except ImportError:
