@@ -15,17 +15,25 @@ def _angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip((a * b).sum(axis=1), -1.0, 1.0)))
 
 
-def test_gyro_bias_error_cancels_in_the_two_direction_estimate() -> None:
-    # a sensor rocking ±20° about x (0.5 Hz) with a 0.5 °/s gyro bias on x:
-    # the causal estimate carries a bias × tauAcc error, the offline one does not.
-    # Each gyro sample is the mean rate over the interval ending at it, as real IMUs report
-    rate = 100.0
-    t = np.arange(0.0, 60.0, 1.0 / rate)
-    ang = np.radians(20.0) * np.sin(2 * np.pi * 0.5 * t)
+def _rocking(
+    seconds: float, amp_deg: float, hz: float, *, rate: float = 100.0, bias_dps: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sensor rocking about x: times, true up vectors, gyro. Each gyro sample is the mean
+    rate over the interval ending at it, as real IMUs report (``analysis/sim/body.py``)."""
+    t = np.arange(0.0, seconds, 1.0 / rate)
+    ang = np.radians(amp_deg) * np.sin(2 * np.pi * hz * t)
     rate_x = np.degrees(np.diff(ang, prepend=ang[0])) * rate
     up_true = np.column_stack([np.zeros_like(t), np.sin(ang), np.cos(ang)])
+    gyr = np.column_stack([rate_x + bias_dps, np.zeros_like(t), np.zeros_like(t)])
+    return t, up_true, gyr
+
+
+def test_gyro_bias_error_cancels_in_the_offline_estimate() -> None:
+    # a sensor rocking ±20° about x (0.5 Hz) with a 0.5 °/s gyro bias on x:
+    # the causal estimate carries a bias × tauAcc error, the offline one does not
+    rate = 100.0
+    t, up_true, gyr = _rocking(60.0, 20.0, 0.5, rate=rate, bias_dps=0.5)
     acc = up_true.copy()  # slow rocking: linear acceleration < 0.01 g, ignored
-    gyr = np.column_stack([rate_x + 0.5, np.zeros_like(t), np.zeros_like(t)])
     causal = UpEstimator(rate_hz=rate, has_gyro=True).update(t, acc, gyr)
     both = smoothed_up(t, acc, gyr, rate_hz=rate)
     mid = (t > 10) & (t < 50)
@@ -131,15 +139,10 @@ def test_forks_only_long_recordings_from_a_process_without_other_threads() -> No
 
 
 def test_fast_rocking_is_followed_to_the_sample() -> None:
-    # fast rocking about x (±40° at 1.5 Hz, up to 377 °/s) at 100 Hz, each gyro sample
-    # the mean rate over the interval ending at it (as real IMUs report, see
-    # analysis/sim/body.py): with exact readings both estimates follow it closely
+    # fast rocking about x (±40° at 1.5 Hz, up to 377 °/s) at 100 Hz: with exact readings
+    # both estimates follow it closely
     rate = 100.0
-    t = np.arange(0.0, 30.0, 1.0 / rate)
-    ang = np.radians(40.0) * np.sin(2 * np.pi * 1.5 * t)
-    rate_x = np.degrees(np.diff(ang, prepend=ang[0])) * rate
-    up_true = np.column_stack([np.zeros_like(t), np.sin(ang), np.cos(ang)])
-    gyr = np.column_stack([rate_x, np.zeros_like(t), np.zeros_like(t)])
+    t, up_true, gyr = _rocking(30.0, 40.0, 1.5, rate=rate)
     mid = (t > 5) & (t < 25)
 
     def rmse(up: np.ndarray) -> float:
@@ -195,11 +198,7 @@ def test_gaps_are_handled_as_the_causal_estimator_handles_them() -> None:
     # repeats the row before it, and the stretch after the long gap is estimated on its
     # own (the same as that stretch given alone, to the bit)
     rate = 100.0
-    t = np.arange(0.0, 40.0, 1.0 / rate)
-    ang = np.radians(25.0) * np.sin(2 * np.pi * 0.3 * t)
-    rate_x = np.degrees(np.diff(ang, prepend=ang[0])) * rate
-    up_true = np.column_stack([np.zeros_like(t), np.sin(ang), np.cos(ang)])
-    gyr = np.column_stack([rate_x + 0.3, np.zeros_like(t), np.zeros_like(t)])
+    t, up_true, gyr = _rocking(40.0, 25.0, 0.3, rate=rate, bias_dps=0.3)
     keep = np.ones(len(t), dtype=bool)
     keep[1000:1005] = False  # 50 ms
     keep[2000:2200] = False  # 2 s
