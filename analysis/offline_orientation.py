@@ -137,7 +137,8 @@ def offline_track(
             up[w0:w1] = quat_up(q[w0 - lo : w1 - lo])  # unit quaternions: unit vectors
             del q
     del fed_acc, fed_gyr
-    if log.skipped:  # rows not fed keep their stamps: re-timing could reorder them
+    if log.skipped:  # rows left out (not finite, not increasing): re-timing the others
+        # could put them out of order around those, so this sensor keeps its stamps
         out = np.full((len(t), 3), np.nan)
         known = np.isfinite(pos)
         out[known] = up[pos[known].astype(np.intp)]

@@ -16,9 +16,10 @@ sensor's clock. Each stamp minus ``k·T`` is that offset plus jitter; its mean o
 window centred on the sample (``HALF_WINDOW_S`` each side) is the steady time; a clock
 running off the nominal rate is a straight line in these offsets, which the mean follows
 exactly. Within a window of a stretch's ends, the line fitted to the first (last) two
-windows' offsets is used instead. Exact stamps come back unchanged up to
-rounding. With the jitter above the same bench gives 20 / 49 / 139 ms (hip / lumbar RMSE
-0.25° / 0.32° → 0.23° / 0.28°); a 3 s half-window gave 25 / 41 / 137 ms.
+windows' offsets is used instead. Exact stamps of a steady clock come back unchanged up to
+rounding (the bench's figures on exact stamps are identical). With the jitter above the
+same bench gives 20 / 48 / 135 ms, hip / lumbar RMSE 0.25° / 0.32° → 0.24° / 0.30° (a 3 s
+half-window, tried on a first version: 25 / 41 / 137 ms against 20 / 49 / 139 ms).
 """
 
 from __future__ import annotations
