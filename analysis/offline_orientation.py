@@ -88,7 +88,7 @@ class _FeedLog(UpEstimator):
 class OfflineTrack(NamedTuple):
     """One sensor's offline orientation: ``up`` ``(n, 3)`` (NaN where unknown) and
     ``time_s``, the steady sample times (``analysis.steady_times``; the stamps themselves
-    for a sensor without a gyroscope or with samples the estimator left out)."""
+    for a sensor without a gyroscope)."""
 
     up: np.ndarray
     time_s: np.ndarray
@@ -137,16 +137,38 @@ def offline_track(
             up[w0:w1] = quat_up(q[w0 - lo : w1 - lo])  # unit quaternions: unit vectors
             del q
     del fed_acc, fed_gyr
-    if log.skipped:  # rows left out (not finite, not increasing): re-timing the others
-        # could put them out of order around those, so this sensor keeps its stamps
-        out = np.full((len(t), 3), np.nan)
-        known = np.isfinite(pos)
-        out[known] = up[pos[known].astype(np.intp)]
-        return OfflineTrack(out, t)
-    steady = steady_times(t, pos, log.cuts, period_s=log.period_s)
-    if not log.gaps_filled:
-        return OfflineTrack(up, steady)  # every sample fed once: ``pos`` is 0, 1, 2, ...
-    return OfflineTrack(up[pos.astype(np.intp)], steady)
+    if not log.skipped:
+        steady = steady_times(t, pos, log.cuts, period_s=log.period_s)
+        if not log.gaps_filled:
+            return OfflineTrack(up, steady)  # every sample fed once: ``pos`` is 0, 1, 2, ...
+        return OfflineTrack(up[pos.astype(np.intp)], steady)
+    out = np.full((len(t), 3), np.nan)
+    known = np.isfinite(pos)
+    out[known] = up[pos[known].astype(np.intp)]
+    return OfflineTrack(out, _steady_with_rows_left_out(t, pos, log.cuts, log.period_s))
+
+
+def _steady_with_rows_left_out(
+    t: np.ndarray, pos: np.ndarray, cuts: list[int], period_s: float
+) -> np.ndarray:
+    """Steady times when some rows were left out (not finite, or not increasing; each
+    repeats the position of the fed row before it): the fed rows' steady times, and each
+    left-out row's stamp mapped between its fed neighbours' (shifted as the nearest one
+    at either end), so no row changes places with a fed one."""
+    fed = np.isfinite(pos)
+    fed[1:] &= pos[1:] != pos[:-1]
+    out = t.copy()
+    tf = t[fed]
+    if len(tf) == 0:
+        return out
+    sf = steady_times(tf, pos[fed], cuts, period_s=period_s)
+    out[fed] = sf
+    rest = ~fed & np.isfinite(t)
+    x = t[rest]
+    mapped = np.interp(x, tf, sf)
+    mapped = np.where(x < tf[0], x + (sf[0] - tf[0]), mapped)
+    out[rest] = np.where(x > tf[-1], x + (sf[-1] - tf[-1]), mapped)
+    return out
 
 
 def _windows(a: int, b: int) -> list[tuple[int, int, int, int]]:
