@@ -34,6 +34,7 @@ the filter's lag.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -120,7 +121,7 @@ def offline_track(
         return OfflineTrack(_accel_only_both_ways(t, acc, rate_hz), t)
     from vqf import offlineVQF
 
-    log = _FeedLog(rate_hz=rate_hz)
+    log = _FeedLog(rate_hz=span_rate_hz(t, rate_hz))
     pos = log.update(t, acc, np.asarray(gyr_dps, dtype=float))[:, 0].copy()
     if not log.fed:
         return OfflineTrack(np.full((len(t), 3), np.nan), t)
@@ -169,6 +170,30 @@ def _steady_with_rows_left_out(
     mapped = np.where(x < tf[0], x + (sf[0] - tf[0]), mapped)
     out[rest] = np.where(x > tf[-1], x + (sf[-1] - tf[-1]), mapped)
     return out
+
+
+SPAN = 32
+"""Samples per span in ``span_rate_hz``."""
+
+
+def span_rate_hz(t: np.ndarray, rate_hz: float) -> float:
+    """The sample rate as the median over spans of ``SPAN`` steps of their mean step.
+
+    ``rate_hz`` (the median single step) is only as good as the stamps: with jitter of
+    ±0.4 period its error reached 0.35 % on a 45 s recording, and a rate that far off
+    turns jitter into filled samples that were never lost (16-35 in 9 000 at 200 Hz,
+    ``analysis/orientation.py``). A span's mean step averages ``SPAN`` steps' jitter;
+    spans across a real gap are longer and the median passes them over while they are
+    under half the spans. Exact stamps give the same rate either way. Falls back to
+    ``rate_hz`` when there are too few samples or the spans make no sense.
+    """
+    ok = t[np.isfinite(t)]
+    if len(ok) <= 2 * SPAN:
+        return rate_hz
+    step = float(np.median((ok[SPAN:] - ok[:-SPAN]) / SPAN))
+    if not (step > 0 and math.isfinite(step)):
+        return rate_hz
+    return 1.0 / step
 
 
 def _windows(a: int, b: int) -> list[tuple[int, int, int, int]]:

@@ -15,11 +15,18 @@ orientation stage's fed sequence (filled samples count) was taken at ``t0 + k·T
 sensor's clock. Each stamp minus ``k·T`` is that offset plus jitter; its mean over a
 window centred on the sample (``HALF_WINDOW_S`` each side) is the steady time; a clock
 running off the nominal rate is a straight line in these offsets, which the mean follows
-exactly. Within a window of a stretch's ends, the line fitted to the first (last) two
-windows' offsets is used instead. Exact stamps of a steady clock come back unchanged up to
-rounding (the bench's figures on exact stamps are identical). With the jitter above the
-same bench gives 20 / 48 / 135 ms, hip / lumbar RMSE 0.25° / 0.32° → 0.24° / 0.30° (a 3 s
-half-window, tried on a first version: 25 / 41 / 137 ms against 20 / 49 / 139 ms).
+exactly. Within a window of a stretch's ends, the line fitted to the first (last) ``2w + 1``
+offsets (one whole window) is used instead. Exact stamps of a steady clock come back unchanged up to
+rounding (the bench's figures on exact stamps are identical). Fills the gap rule added by
+mistake are taken back first (``checked_positions``).
+
+The same bench with ±0.4 period of jitter (``bench/accuracy.py --time-jitter 0.4``), with the
+rate taken over spans (``offline_orientation.span_rate_hz``): 20 / 44 / 148 ms, hip /
+lumbar RMSE 0.21° / 0.27° (stamps as they are: 61 / 197 / 735 ms, 0.25° / 0.32°). Given the
+simulator's true sample times instead, it gives 20 / 48 / 143 ms: the times no longer
+limit it. On one 10-minute 200 Hz clock, RMS time error in periods at ±0.3 / 0.4 / 0.5
+period of jitter: 0.019 / 0.026 / 0.041 (stamps: 0.17 / 0.23 / 0.29; fills unchecked:
+0.012 / 0.12 / 0.44). A 3 s half-window, tried on a first version, was no better.
 """
 
 from __future__ import annotations
@@ -51,11 +58,54 @@ def steady_times(
     return out
 
 
+FILL_CHECK_MIN = 4
+"""Offsets needed on each side of a fill to check its size (their mean's scatter is then
+under 0.15 period for jitter up to ±0.5 period)."""
+
+
+def checked_positions(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> np.ndarray:
+    """``k`` with each fill's size checked against the stamps around it.
+
+    Where positions jump by more than one (samples filled in between), the stamps' offsets
+    from ``k·T`` just after the jump should continue those just before it. A fill the gap
+    rule added although no sample was missing (stamps that jitter by ±0.4 period or more
+    can look like a lost sample) pushes every later position up by one and the offsets
+    down by a period. The offsets of up to ``w`` samples on either side (back to the
+    previous fill, on to the next) are fitted with one line and a step at the jump (the
+    line: a clock off the nominal period ``T`` drifts the offsets, 0.35 % is 0.7 period
+    over 200 samples); the step, in whole periods, is how many positions to take back,
+    keeping at least one step. Stamps without jitter come back unchanged.
+    """
+    k = k.copy()
+    jumps = (np.flatnonzero(np.diff(k) > 1) + 1).tolist()
+    for j, i in enumerate(jumps):
+        lo = max(jumps[j - 1] if j else 0, i - w)
+        hi = min(jumps[j + 1] if j + 1 < len(jumps) else len(k), i + w)
+        if i - lo < FILL_CHECK_MIN or hi - i < FILL_CHECK_MIN:
+            continue
+        step = _step(k[lo:i], t[lo:i] - k[lo:i] * period_s, k[i:hi], t[i:hi] - k[i:hi] * period_s)
+        extra = min(round(-step / period_s), int(k[i] - k[i - 1]) - 1)
+        if extra > 0:
+            k[i:] -= extra
+    return k
+
+
+def _step(xb: np.ndarray, yb: np.ndarray, xa: np.ndarray, ya: np.ndarray) -> float:
+    """Step from the ``b`` points to the ``a`` points of one line through both (least
+    squares, common slope), in closed form."""
+    mxb, myb, mxa, mya = xb.mean(), yb.mean(), xa.mean(), ya.mean()
+    sxx = float(((xb - mxb) ** 2).sum() + ((xa - mxa) ** 2).sum())
+    sxy = float(((xb - mxb) * (yb - myb)).sum() + ((xa - mxa) * (ya - mya)).sum())
+    slope = sxy / sxx if sxx > 0 else 0.0
+    return float((mya - slope * mxa) - (myb - slope * mxb))
+
+
 def _smoothed(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> np.ndarray:
     """One stretch: the offsets' mean over ``w`` samples each side; the first and last
     ``w`` samples, which lack a full window on one side, take the straight line fitted to
     the first (last) ``2w + 1`` offsets instead."""
     m = len(t)
+    k = checked_positions(t, k, w, period_s)
     off = t - k * period_s
     ref = float(off[0])  # sums of offsets from the first: nothing cancels
     csum = np.concatenate([[0.0], np.cumsum(off - ref)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analysis.config import PipelineConfig
 from analysis.review import review_session
@@ -82,3 +83,46 @@ def test_rows_left_out_keep_their_places_among_the_steady_times() -> None:
     # a reading left out moves with the stamps around it, not by its own jitter's undoing
     for i in (700, 701):
         assert got[i - 1] < got[i] < got[i + 1]
+
+
+def test_fills_the_gap_rule_added_by_mistake_are_taken_back() -> None:
+    # a 200 Hz clock stamped with ±0.5 period of jitter and real gaps of 2-19 samples: the
+    # gap rule now and then fills a sample that was not lost, which shifted every later
+    # position by one. Measured (10 min): RMS error 0.041 period checked, 0.44 unchecked,
+    # 0.29 for the stamps themselves
+    from analysis.offline_orientation import offline_track
+
+    rng = np.random.default_rng(11)
+    p = 0.005
+    n = 200 * 120
+    true = 2.0 + np.arange(n) * p * (1 + 30e-6)
+    keep = np.ones(n, dtype=bool)
+    for g in rng.choice(np.arange(500, n - 500), 8, replace=False):
+        keep[g : g + rng.integers(2, 20)] = False
+    true = true[keep]
+    stamps = true + rng.uniform(-0.5, 0.5, len(true)) * p
+    acc = np.tile([0.0, 0.0, 1.0], (len(true), 1))
+    got = offline_track(stamps, acc, np.zeros_like(acc), rate_hz=200.0).time_s
+    err = np.sqrt(np.mean((got - true) ** 2)) / p
+    raw = np.sqrt(np.mean((stamps - true) ** 2)) / p
+    assert err < 0.25 * raw, (err, raw)
+
+
+def test_the_rate_of_jittered_stamps_is_taken_over_spans() -> None:
+    # 45 s at 200 Hz (a clock 50 ppm fast) stamped with ±0.4 period of jitter and three
+    # real gaps: the median single step is off by tenths of a percent, the span rate by
+    # hundredths; exact stamps give the same rate both ways
+    from analysis.offline_orientation import span_rate_hz
+
+    rng = np.random.default_rng(12)
+    true_rate = 200.0 * (1 + 50e-6)
+    t = np.arange(9000) / true_rate
+    t = np.delete(t, np.r_[2000:2010, 5000:5003, 7000:7040])
+    jittered = t + rng.uniform(-0.4, 0.4, len(t)) / true_rate
+    step_rate = 1.0 / float(np.median(np.diff(jittered)))
+    spans = span_rate_hz(jittered, step_rate)
+    assert abs(spans / true_rate - 1) < 0.2 * abs(step_rate / true_rate - 1)
+    assert abs(spans / true_rate - 1) < 5e-4
+    exact = 1.0 / float(np.median(np.diff(t)))
+    assert span_rate_hz(t, exact) == pytest.approx(exact, rel=1e-9)
+    assert span_rate_hz(t[:10], 123.0) == 123.0  # too short to tell: as given
