@@ -25,7 +25,9 @@ VQF's default ``tauAcc`` of 3 s either way:
 
 The same pass gives each sample its steady time (``analysis.steady_times``): the stamps'
 jitter averaged out along the fed sequence, which the review resamples by instead of the
-stamps.
+stamps. Fills that the stamps around them say were not lost (jitter of ±0.4 period or
+more makes the gap rule see lost samples) are left out of the fed sequence before VQF
+runs: each would turn the estimate a sample period too far.
 
 Without a gyroscope the low-passed accelerometer (``UpEstimator``'s accelerometer-only
 path) is run forwards and backwards in time and the two directions averaged, which cancels
@@ -40,7 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from analysis.orientation import G_MS2, UpEstimator, quat_up
-from analysis.steady_times import steady_times
+from analysis.steady_times import mistaken_fills, steady_times
 
 WINDOW = 1 << 18
 """Longest stretch of samples (21.8 min at 200 Hz) given to one ``offlineVQF`` call; a
@@ -131,22 +133,59 @@ def offline_track(
     fed_gyr = np.ascontiguousarray(np.concatenate(log.gyr))
     np.radians(fed_gyr, out=fed_gyr)
     del log.acc[:], log.gyr[:]
-    up = np.empty((log.fed, 3))
-    for a, b in zip([0, *log.cuts], [*log.cuts, log.fed], strict=True):
+    cuts, n_fed = log.cuts, log.fed
+    if log.gaps_filled:  # fills the stamps say were not lost are not fed after all
+        fed_acc, fed_gyr, pos, cuts, n_fed = _without_mistaken_fills(
+            t, pos, fed_acc, fed_gyr, cuts, log.period_s
+        )
+    up = np.empty((n_fed, 3))
+    for a, b in zip([0, *cuts], [*cuts, n_fed], strict=True):
         for w0, w1, lo, hi in _windows(a, b):
             q = offlineVQF(fed_gyr[lo:hi], fed_acc[lo:hi], None, log.period_s, None)["quat6D"]
             up[w0:w1] = quat_up(q[w0 - lo : w1 - lo])  # unit quaternions: unit vectors
             del q
     del fed_acc, fed_gyr
     if not log.skipped:
-        steady = steady_times(t, pos, log.cuts, period_s=log.period_s)
-        if not log.gaps_filled:
+        steady = steady_times(t, pos, cuts, period_s=log.period_s)
+        if n_fed == len(t):
             return OfflineTrack(up, steady)  # every sample fed once: ``pos`` is 0, 1, 2, ...
         return OfflineTrack(up[pos.astype(np.intp)], steady)
     out = np.full((len(t), 3), np.nan)
     known = np.isfinite(pos)
     out[known] = up[pos[known].astype(np.intp)]
-    return OfflineTrack(out, _steady_with_rows_left_out(t, pos, log.cuts, log.period_s))
+    return OfflineTrack(out, _steady_with_rows_left_out(t, pos, cuts, log.period_s))
+
+
+def _without_mistaken_fills(
+    t: np.ndarray,
+    pos: np.ndarray,
+    acc: np.ndarray,
+    gyr: np.ndarray,
+    cuts: list[int],
+    period_s: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int], int]:
+    """The fed sequence without the fills ``steady_times.mistaken_fills`` finds: readings,
+    each row's new position, the restarts' new positions and the new length. A filled
+    sample that was never lost turned the gyro's estimate one sample period too far."""
+    fed = np.isfinite(pos)
+    fed[1:] &= pos[1:] != pos[:-1]
+    removed = mistaken_fills(t[fed], pos[fed], cuts, period_s=period_s)
+    if not removed:
+        return acc, gyr, pos, cuts, len(acc)
+    keep = np.ones(len(acc), dtype=bool)
+    keep[removed] = False
+    renum = np.cumsum(keep) - 1
+    known = np.isfinite(pos)
+    new_pos = np.full(len(pos), np.nan)
+    new_pos[known] = renum[pos[known].astype(np.intp)]
+    new_cuts = [int(renum[c]) for c in cuts]
+    return (
+        np.ascontiguousarray(acc[keep]),
+        np.ascontiguousarray(gyr[keep]),
+        new_pos,
+        new_cuts,
+        int(keep.sum()),
+    )
 
 
 def _steady_with_rows_left_out(

@@ -20,13 +20,16 @@ offsets (one whole window) is used instead. Exact stamps of a steady clock come 
 rounding (the bench's figures on exact stamps are identical). Fills the gap rule added by
 mistake are taken back first (``checked_positions``).
 
-The same bench with ±0.4 period of jitter (``bench/accuracy.py --time-jitter 0.4``), with the
-rate taken over spans (``offline_orientation.span_rate_hz``): 20 / 44 / 148 ms, hip /
-lumbar RMSE 0.21° / 0.27° (stamps as they are: 61 / 197 / 735 ms, 0.25° / 0.32°). Given the
-simulator's true sample times instead, it gives 20 / 48 / 143 ms: the times no longer
-limit it. On one 10-minute 200 Hz clock, RMS time error in periods at ±0.3 / 0.4 / 0.5
-period of jitter: 0.019 / 0.026 / 0.041 (stamps: 0.17 / 0.23 / 0.29; fills unchecked:
-0.012 / 0.12 / 0.44). A 3 s half-window, tried on a first version, was no better.
+The same bench with ±0.4 period of jitter (``bench/accuracy.py --time-jitter 0.4``): lead
+error 17 / 26 / 81 ms, hip / lumbar RMSE 0.20° / 0.25°, as on exact stamps (stamps as they
+are: 61 / 197 / 735 ms, 0.25° / 0.32°); ±0.45 period: 17 / 27 / 79 ms, 0.20° / 0.25°. That
+takes three parts: these steady times; the rate taken over spans
+(``offline_orientation.span_rate_hz``); and the fills found to be mistaken
+(``mistaken_fills``) left out of the orientation too, not only of the times (at ±0.45
+period, with them fed: 35 / 113 / 559 ms, 0.30° / 0.35°). On one 10-minute 200 Hz clock,
+RMS time error in periods at ±0.3 / 0.4 / 0.5 period of jitter: 0.019 / 0.026 / 0.041
+(stamps: 0.17 / 0.23 / 0.29; fills unchecked: 0.012 / 0.12 / 0.44). A 3 s half-window,
+tried on a first version, was no better.
 """
 
 from __future__ import annotations
@@ -76,7 +79,35 @@ def checked_positions(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> 
     over 200 samples); the step, in whole periods, is how many positions to take back,
     keeping at least one step. Stamps without jitter come back unchanged.
     """
+    return _check_fills(t, k, w, period_s)[0]
+
+
+def mistaken_fills(
+    t: np.ndarray,
+    k: np.ndarray,
+    cuts: list[int],
+    *,
+    period_s: float,
+    half_window_s: float = HALF_WINDOW_S,
+) -> list[int]:
+    """Positions of the fed sequence that ``checked_positions`` takes back (the last filled
+    positions before each checked jump), for samples stamped ``t`` at positions ``k``."""
+    w = max(1, round(half_window_s / period_s))
+    starts = np.searchsorted(k, np.asarray(cuts, dtype=float)).tolist()
+    out: list[int] = []
+    for a, b in zip([0, *starts], [*starts, len(k)], strict=True):
+        if b - a >= 3:
+            out += _check_fills(t[a:b], np.asarray(k[a:b], dtype=float), w, period_s)[1]
+    return out
+
+
+def _check_fills(
+    t: np.ndarray, k: np.ndarray, w: int, period_s: float
+) -> tuple[np.ndarray, list[int]]:
+    """``checked_positions`` and the original positions it took back."""
     k = k.copy()
+    removed: list[int] = []
+    back = 0  # positions taken back so far: original = checked + back
     jumps = (np.flatnonzero(np.diff(k) > 1) + 1).tolist()
     for j, i in enumerate(jumps):
         lo = max(jumps[j - 1] if j else 0, i - w)
@@ -86,8 +117,11 @@ def checked_positions(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> 
         step = _step(k[lo:i], t[lo:i] - k[lo:i] * period_s, k[i:hi], t[i:hi] - k[i:hi] * period_s)
         extra = min(round(-step / period_s), int(k[i] - k[i - 1]) - 1)
         if extra > 0:
+            first = int(k[i]) + back
+            removed += range(first - extra, first)
+            back += extra
             k[i:] -= extra
-    return k
+    return k, removed
 
 
 def _step(xb: np.ndarray, yb: np.ndarray, xa: np.ndarray, ya: np.ndarray) -> float:

@@ -268,3 +268,16 @@ def test_a_long_stretch_runs_in_windows_that_cover_every_sample_once(monkeypatch
     assert st.samples > 3 * 1000
     d = _angle_deg(split, whole)
     assert 0 < d.max() < 1.0 and d.mean() < 0.2, (d.max(), d.mean())
+
+
+def test_samples_the_gap_rule_filled_by_mistake_are_not_integrated() -> None:
+    # rocking ±40° at 0.5 Hz, 200 Hz, exact readings, stamps jittered by ±0.45 period:
+    # the gap rule fills samples that were never lost; each one fed would turn the gyro's
+    # estimate a period too far. Measured inclination RMSE 0.002° (0.31° with them fed;
+    # ±0.4 period: 0.003° against 0.11°)
+    rate = 200.0
+    t, up_true, gyr = _rocking(120.0, 40.0, 0.5, rate=rate)
+    stamps = t + np.random.default_rng(13).uniform(-0.45, 0.45, len(t)) / rate
+    up = smoothed_up(stamps, up_true, gyr, rate_hz=rate)
+    err = _angle_deg(up, up_true)[1000:-1000]
+    assert float(np.sqrt(np.mean(err**2))) < 0.05
