@@ -45,7 +45,11 @@ async def test_demo_records_a_set_whose_live_alerts_match_the_offline_review(
     for a, b in zip(live_reps, offline.reps, strict=True):
         assert a.flags == b.flags
         assert a.start_s == pytest.approx(b.start_s, abs=0.03)
-        assert (a.lumbar_lead_ms or 0.0) == pytest.approx(b.lumbar_lead_ms or 0.0, abs=30.0)
+        # the first rep is measured before any flexion axis is learned (unsigned tilts, no
+        # practice hinges here): its lead moves with that nudge to the neutral (-277 to
+        # -601 ms over 4 runs of this seed; live and offline 47 ms apart in 1 of ~10 runs)
+        tol = 150.0 if a.index == 1 else 30.0
+        assert (a.lumbar_lead_ms or 0.0) == pytest.approx(b.lumbar_lead_ms or 0.0, abs=tol)
     live_alerts = [(a.rep_index, a.flag) for a in res.summary.alerts]
     assert live_alerts
     assert live_alerts == [(e.rep_index, e.flag) for e in offline_alerts(session, cfg)]
