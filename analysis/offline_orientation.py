@@ -145,15 +145,21 @@ def offline_track(
             up[w0:w1] = quat_up(q[w0 - lo : w1 - lo])  # unit quaternions: unit vectors
             del q
     del fed_acc, fed_gyr
-    if not log.skipped:
-        steady = steady_times(t, pos, cuts, period_s=log.period_s)
-        if n_fed == len(t):
-            return OfflineTrack(up, steady)  # every sample fed once: ``pos`` is 0, 1, 2, ...
-        return OfflineTrack(up[pos.astype(np.intp)], steady)
+    steady = _steady_rows(t, pos, cuts, log.period_s)
+    if n_fed == len(t) and not log.skipped:
+        return OfflineTrack(up, steady)  # every sample fed once: ``pos`` is 0, 1, 2, ...
     out = np.full((len(t), 3), np.nan)
     known = np.isfinite(pos)
     out[known] = up[pos[known].astype(np.intp)]
-    return OfflineTrack(out, _steady_with_rows_left_out(t, pos, cuts, log.period_s))
+    return OfflineTrack(out, steady)
+
+
+def _fed_rows(pos: np.ndarray) -> np.ndarray:
+    """Rows that were fed: a row left out repeats the position of the fed row before it
+    (NaN before the first)."""
+    fed = np.isfinite(pos)
+    fed[1:] &= pos[1:] != pos[:-1]
+    return fed
 
 
 def _without_mistaken_fills(
@@ -167,8 +173,7 @@ def _without_mistaken_fills(
     """The fed sequence without the fills ``steady_times.mistaken_fills`` finds: readings,
     each row's new position, the restarts' new positions and the new length. A filled
     sample that was never lost turned the gyro's estimate one sample period too far."""
-    fed = np.isfinite(pos)
-    fed[1:] &= pos[1:] != pos[:-1]
+    fed = _fed_rows(pos)
     removed = mistaken_fills(t[fed], pos[fed], cuts, period_s=period_s)
     if not removed:
         return acc, gyr, pos, cuts, len(acc)
@@ -188,15 +193,11 @@ def _without_mistaken_fills(
     )
 
 
-def _steady_with_rows_left_out(
-    t: np.ndarray, pos: np.ndarray, cuts: list[int], period_s: float
-) -> np.ndarray:
-    """Steady times when some rows were left out (not finite, or not increasing; each
-    repeats the position of the fed row before it): the fed rows' steady times, and each
-    left-out row's stamp mapped between its fed neighbours' (shifted as the nearest one
-    at either end), so no row changes places with a fed one."""
-    fed = np.isfinite(pos)
-    fed[1:] &= pos[1:] != pos[:-1]
+def _steady_rows(t: np.ndarray, pos: np.ndarray, cuts: list[int], period_s: float) -> np.ndarray:
+    """Steady times of every row: the fed rows' ``steady_times``, and each row left out
+    (not finite, or not increasing) its stamp mapped between its fed neighbours' (shifted
+    as the nearest one at either end), so no row changes places with a fed one."""
+    fed = _fed_rows(pos)
     out = t.copy()
     tf = t[fed]
     if len(tf) == 0:

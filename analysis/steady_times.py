@@ -18,7 +18,8 @@ running off the nominal rate is a straight line in these offsets, which the mean
 exactly. Within a window of a stretch's ends, the line fitted to the first (last) ``2w + 1``
 offsets (one whole window) is used instead. Exact stamps of a steady clock come back unchanged up to
 rounding (the bench's figures on exact stamps are identical). Fills the gap rule added by
-mistake are taken back first (``checked_positions``).
+mistake (``mistaken_fills``) are left out of the positions first, by the caller, which
+leaves them out of the orientation too.
 
 The same bench with ±0.4 period of jitter (``bench/accuracy.py --time-jitter 0.4``): lead
 error 17 / 26 / 81 ms, hip / lumbar RMSE 0.20° / 0.25°, as on exact stamps (stamps as they
@@ -49,15 +50,14 @@ def steady_times(
     half_window_s: float = HALF_WINDOW_S,
 ) -> np.ndarray:
     """Steady times of samples stamped ``time_s``, each at position ``pos`` (increasing
-    integers) of the fed sequence; ``cuts``: positions where a new stretch begins."""
+    integers) of the fed sequence; ``cuts``: positions where a new stretch begins. The
+    positions are taken as they are: leave out ``mistaken_fills`` first."""
     t = np.asarray(time_s, dtype=float)
     k = np.asarray(pos, dtype=float)
     out = t.copy()
-    w = max(1, round(half_window_s / period_s))
-    starts = np.searchsorted(k, np.asarray(cuts, dtype=float))
-    for a, b in zip([0, *starts.tolist()], [*starts.tolist(), len(k)], strict=True):
-        if b - a >= 3:
-            out[a:b] = _smoothed(t[a:b], k[a:b], w, period_s)
+    w = _half_window(half_window_s, period_s)
+    for a, b in _stretches(k, cuts):
+        out[a:b] = _smoothed(t[a:b], k[a:b], w, period_s)
     return out
 
 
@@ -66,45 +66,50 @@ FILL_CHECK_MIN = 4
 under 0.15 period for jitter up to ±0.5 period)."""
 
 
-def checked_positions(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> np.ndarray:
-    """``k`` with each fill's size checked against the stamps around it.
-
-    Where positions jump by more than one (samples filled in between), the stamps' offsets
-    from ``k·T`` just after the jump should continue those just before it. A fill the gap
-    rule added although no sample was missing (stamps that jitter by ±0.4 period or more
-    can look like a lost sample) pushes every later position up by one and the offsets
-    down by a period. The offsets of up to ``w`` samples on either side (back to the
-    previous fill, on to the next) are fitted with one line and a step at the jump (the
-    line: a clock off the nominal period ``T`` drifts the offsets, 0.35 % is 0.7 period
-    over 200 samples); the step, in whole periods, is how many positions to take back,
-    keeping at least one step. Stamps without jitter come back unchanged.
-    """
-    return _check_fills(t, k, w, period_s)[0]
-
-
 def mistaken_fills(
-    t: np.ndarray,
-    k: np.ndarray,
+    time_s: np.ndarray,
+    pos: np.ndarray,
     cuts: list[int],
     *,
     period_s: float,
     half_window_s: float = HALF_WINDOW_S,
 ) -> list[int]:
-    """Positions of the fed sequence that ``checked_positions`` takes back (the last filled
-    positions before each checked jump), for samples stamped ``t`` at positions ``k``."""
-    w = max(1, round(half_window_s / period_s))
-    starts = np.searchsorted(k, np.asarray(cuts, dtype=float)).tolist()
+    """Positions of the fed sequence filled although no sample was lost there, for samples
+    stamped ``time_s`` at positions ``pos`` (``cuts`` as in ``steady_times``).
+
+    Where positions jump by more than one (samples filled in between), the stamps' offsets
+    from ``k·T`` just after the jump should continue those just before it. A fill the gap
+    rule added although no sample was missing (stamps that jitter by ±0.4 period or more
+    can look like a lost sample) pushes every later position up by one and the offsets
+    down by a period. The offsets of up to ``half_window_s`` on either side (back to the
+    previous fill, on to the next) are fitted with one line and a step at the jump (the
+    line: a clock off the nominal period ``T`` drifts the offsets, 0.35 % is 0.7 period
+    over 200 samples); the step, in whole periods, is how many of the jump's last filled
+    positions were not lost, keeping at least one step. Exact stamps give none.
+    """
+    t = np.asarray(time_s, dtype=float)
+    k = np.asarray(pos, dtype=float)
+    w = _half_window(half_window_s, period_s)
     out: list[int] = []
-    for a, b in zip([0, *starts], [*starts, len(k)], strict=True):
-        if b - a >= 3:
-            out += _check_fills(t[a:b], np.asarray(k[a:b], dtype=float), w, period_s)[1]
+    for a, b in _stretches(k, cuts):
+        out += _mistaken_in_stretch(t[a:b], k[a:b], w, period_s)
     return out
 
 
-def _check_fills(
-    t: np.ndarray, k: np.ndarray, w: int, period_s: float
-) -> tuple[np.ndarray, list[int]]:
-    """``checked_positions`` and the original positions it took back."""
+def _half_window(half_window_s: float, period_s: float) -> int:
+    return max(1, round(half_window_s / period_s))
+
+
+def _stretches(k: np.ndarray, cuts: list[int]) -> list[tuple[int, int]]:
+    """Row ranges between restarts (positions ``cuts``) with 3 samples or more."""
+    starts = np.searchsorted(k, np.asarray(cuts, dtype=float)).tolist()
+    bounds = zip([0, *starts], [*starts, len(k)], strict=True)
+    return [(a, b) for a, b in bounds if b - a >= 3]
+
+
+def _mistaken_in_stretch(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> list[int]:
+    """``mistaken_fills`` of one stretch: the jumps checked in order, each on positions
+    with the ones taken back before it already taken back."""
     k = k.copy()
     removed: list[int] = []
     back = 0  # positions taken back so far: original = checked + back
@@ -121,7 +126,7 @@ def _check_fills(
             removed += range(first - extra, first)
             back += extra
             k[i:] -= extra
-    return k, removed
+    return removed
 
 
 def _step(xb: np.ndarray, yb: np.ndarray, xa: np.ndarray, ya: np.ndarray) -> float:
@@ -139,7 +144,6 @@ def _smoothed(t: np.ndarray, k: np.ndarray, w: int, period_s: float) -> np.ndarr
     ``w`` samples, which lack a full window on one side, take the straight line fitted to
     the first (last) ``2w + 1`` offsets instead."""
     m = len(t)
-    k = checked_positions(t, k, w, period_s)
     off = t - k * period_s
     ref = float(off[0])  # sums of offsets from the first: nothing cancels
     csum = np.concatenate([[0.0], np.cumsum(off - ref)])
